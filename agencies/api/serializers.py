@@ -1,0 +1,53 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from agencies.models import Agency, Membership, Role
+
+
+class AgencySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Agency
+        fields = ["id", "slug", "name", "kind", "region", "services", "accepting_referrals"]
+
+
+class AgencyBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Agency
+        fields = ["id", "slug", "name", "kind"]
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="user.id")
+    username = serializers.CharField(source="user.username")
+    agency = AgencyBriefSerializer()
+    role = serializers.CharField()
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "role", "is_active", "created_at"]
+
+
+class MemberCreateSerializer(serializers.Serializer):
+    username = serializers.RegexField(
+        r"^[\w.@+-]+\Z", max_length=get_user_model()._meta.get_field("username").max_length
+    )
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    expiry = serializers.DateTimeField()

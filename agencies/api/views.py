@@ -1,0 +1,139 @@
+from django.contrib.auth import logout
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from knox.models import AuthToken
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agencies import selectors, services
+from agencies.api.pagination import StableCursorPagination
+from agencies.api.serializers import (
+    AgencySerializer,
+    MemberCreateSerializer,
+    MemberRoleSerializer,
+    MemberSerializer,
+    MeSerializer,
+    TokenRequestSerializer,
+    TokenResponseSerializer,
+)
+from agencies.api.throttles import TokenThrottle
+from agencies.models import Membership, Role
+from agencies.permissions import role_required
+from audit.models import Action
+from audit.recorder import record
+
+
+class TokenView(APIView):
+    """Exchange username and password for an expiring Bearer token (throttled)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [TokenThrottle]
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer})
+    def post(self, request):
+        body = TokenRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        member = services.member_authenticate(request=request, **body.validated_data)
+        instance, token = services.token_issue(member=member)
+        return Response({"token": token, "expiry": instance.expiry})
+
+
+class LogoutView(APIView):
+    """End the calling token (Bearer) or the session (browser)."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        token = request.auth if isinstance(request.auth, AuthToken) else None
+        services.logout_record(member=request.member, token=token)
+        if token is None:
+            logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        member = request.member
+        with transaction.atomic():
+            record(
+                action=Action.VIEW,
+                actor=member.as_actor(),
+                object_type="membership",
+                object_id=member.pk,
+            )
+        return Response(MeSerializer(member).data)
+
+
+class AuditedListAPIView(ListAPIView):
+    """A list view whose every page is one ``list`` audit entry."""
+
+    audit_object_type = ""
+
+    def list(self, request, *args, **kwargs):
+        with transaction.atomic():
+            response = super().list(request, *args, **kwargs)
+            record(
+                action=Action.LIST,
+                actor=request.member.as_actor(),
+                object_type=self.audit_object_type,
+                detail={"count": len(response.data.get("results", []))},
+            )
+        return response
+
+
+class AgencyDirectoryView(AuditedListAPIView):
+    """The directory of active agencies: name, kind, region, services, accepting."""
+
+    serializer_class = AgencySerializer
+    pagination_class = type("AgencyPagination", (StableCursorPagination,), {"ordering": "slug"})
+    audit_object_type = "agency"
+    filterset_fields = ["kind", "accepting_referrals"]
+
+    def get_queryset(self):
+        return selectors.agency_directory()
+
+
+class MemberListView(AuditedListAPIView):
+    """Agency admins: the members of their own agency; POST adds one."""
+
+    serializer_class = MemberSerializer
+    permission_classes = [role_required(Role.AGENCY_ADMIN)]
+    pagination_class = StableCursorPagination
+    audit_object_type = "membership"
+    queryset = Membership.objects.none()  # for the schema; requests use get_queryset
+
+    def get_queryset(self):
+        return selectors.members_of(self.request.member.agency)
+
+    @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
+    def post(self, request):
+        body = MemberCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        member = services.member_add(actor=request.member, **body.validated_data)
+        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailView(APIView):
+    permission_classes = [role_required(Role.AGENCY_ADMIN)]
+
+    @extend_schema(request=MemberRoleSerializer, responses=MemberSerializer)
+    def patch(self, request, member_id: int):
+        body = MemberRoleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        member = services.member_change_role(
+            actor=request.member, member_id=member_id, role=body.validated_data["role"]
+        )
+        return Response(MemberSerializer(member).data)
+
+
+class MemberDeactivateView(APIView):
+    permission_classes = [role_required(Role.AGENCY_ADMIN)]
+
+    @extend_schema(request=None, responses=MemberSerializer)
+    def post(self, request, member_id: int):
+        member = services.member_deactivate(actor=request.member, member_id=member_id)
+        return Response(MemberSerializer(member).data)

@@ -1,0 +1,44 @@
+"""The base of every domain error; ``coordination.errors`` maps them to HTTP.
+
+Each carries a stable machine ``code`` and a human ``detail`` that must never hold
+survivor PII (it reaches the client and may reach logs).
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "domain_error"
+    detail = "The request could not be carried out."
+
+    def __init__(self, detail: str | None = None, *, fields: dict | None = None):
+        self.detail = detail or self.detail
+        self.fields = fields
+        super().__init__(self.detail)
+
+
+class NotFound(DomainError):
+    """Missing and not-yours alike: existence is never revealed."""
+
+    code = "not_found"
+    detail = "Not found."
+
+
+class Forbidden(DomainError):
+    code = "permission_denied"
+    detail = "Your role does not allow this."
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    detail = "The request conflicts with the current state."
+
+
+class InvalidInput(DomainError):
+    code = "invalid"
+    detail = "Some fields are invalid."
+
+
+class Unauthenticated(DomainError):
+    code = "not_authenticated"
+    detail = "Authentication credentials were not provided or are not valid."

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from audit.recorder import Actor
+
+
+class AgencyKind(models.TextChoices):
+    LAW_ENFORCEMENT = "law_enforcement"
+    NGO = "ngo"
+    SHELTER = "shelter"
+    HEALTHCARE = "healthcare"
+    LEGAL_AID = "legal_aid"
+    GOVERNMENT = "government"
+    OTHER = "other"
+
+
+class Need(models.TextChoices):
+    """Need categories: what a referral asks for and what an agency offers."""
+
+    SHELTER = "shelter"
+    MEDICAL = "medical"
+    MENTAL_HEALTH = "mental_health"
+    LEGAL = "legal"
+    IMMIGRATION = "immigration"
+    EMPLOYMENT = "employment"
+    EDUCATION = "education"
+    INTERPRETATION = "interpretation"
+    BASIC_NEEDS = "basic_needs"
+    SAFETY_PLANNING = "safety_planning"
+
+
+class Role(models.TextChoices):
+    LIAISON = "liaison"
+    CASEWORKER = "caseworker"
+    AGENCY_ADMIN = "agency_admin"
+    COMPLIANCE_OFFICER = "compliance_officer"
+
+
+class Agency(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=AgencyKind.choices)
+    region = models.CharField(max_length=100, blank=True)
+    services = models.JSONField(default=list, help_text="need categories offered")
+    accepting_referrals = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name_plural = "agencies"
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Membership(models.Model):
+    """A user acts for exactly one agency, in one role."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="membership"
+    )
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["agency_id", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.agency_id}:{self.role}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.is_active and self.user.is_active and self.agency.is_active
+
+    def as_actor(self) -> Actor:
+        return Actor(
+            user_id=self.user_id,
+            username=self.user.get_username(),
+            agency_id=self.agency_id,
+            agency=self.agency.slug,
+            role=self.role,
+        )

@@ -1,0 +1,188 @@
+"""Member and authentication actions. Each writes its audit entry in its transaction."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from knox.models import AuthToken
+
+from agencies.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from agencies.models import AgencyKind, Membership, Role
+from agencies.selectors import membership_for
+from audit.models import Action, Outcome
+from audit.recorder import Actor, record
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "invalid_credentials"
+    detail = "Unable to log in with the given username and password."
+
+
+def member_authenticate(*, request, username: str, password: str) -> Membership:
+    """Check credentials for a usable member; audits ``login`` or ``login_failed``.
+
+    Unknown user, wrong password, inactive user and inactive membership all fail the
+    same way. A failed attempt names the user only if the username exists.
+    """
+    user = authenticate(request, username=username, password=password)
+    member = membership_for(user) if user is not None else None
+    if member is None:
+        known = get_user_model().objects.filter(username=username).only("id").first()
+        with transaction.atomic():
+            record(
+                action=Action.LOGIN_FAILED,
+                actor=Actor(user_id=known.pk, username=username) if known else None,
+                outcome=Outcome.DENIED,
+                detail={"reason": "bad_credentials" if known else "unknown_user"},
+            )
+        raise InvalidCredentials
+    return member
+
+
+@transaction.atomic
+def token_issue(*, member: Membership) -> tuple[AuthToken, str]:
+    """Issue an expiring, hashed API token; audits ``login``."""
+    instance, token = AuthToken.objects.create(member.user)
+    record(
+        action=Action.LOGIN,
+        actor=member.as_actor(),
+        object_type="token",
+        object_id=instance.token_key,
+        detail={"method": "token"},
+    )
+    return instance, token
+
+
+def login_record(*, member: Membership, method: str) -> None:
+    with transaction.atomic():
+        record(action=Action.LOGIN, actor=member.as_actor(), detail={"method": method})
+
+
+@transaction.atomic
+def logout_record(*, member: Membership, token: AuthToken | None) -> None:
+    """Audits ``logout``; deletes the token that made the request, if any."""
+    if token is not None:
+        token.delete()
+    record(
+        action=Action.LOGOUT,
+        actor=member.as_actor(),
+        detail={"method": "token" if token is not None else "session"},
+    )
+
+
+def _check_admin_of(actor: Membership, target: Membership) -> None:
+    if actor.role != Role.AGENCY_ADMIN:
+        raise Forbidden
+    if target.agency_id != actor.agency_id:
+        raise NotFound
+
+
+def _check_grantable(actor: Membership, role: str) -> None:
+    if role not in Role.values:
+        raise InvalidInput(fields={"role": [f"Must be one of {', '.join(Role.values)}."]})
+    # Compliance officers read the whole network's audit trail: only an oversight
+    # (government) agency may have them.
+    if role == Role.COMPLIANCE_OFFICER and actor.agency.kind != AgencyKind.GOVERNMENT:
+        raise InvalidInput(
+            fields={"role": ["Only a government (oversight) agency may have compliance officers."]}
+        )
+
+
+@transaction.atomic
+def member_add(*, actor: Membership, username: str, password: str, role: str) -> Membership:
+    """An agency admin adds a user to their own agency. Audits ``member_add``."""
+    if actor.role != Role.AGENCY_ADMIN:
+        raise Forbidden
+    _check_grantable(actor, role)
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        raise InvalidInput(fields={"username": ["This username is taken."]})
+    user = user_model(username=username)
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise InvalidInput(fields={"password": list(error.messages)}) from None
+    user.set_password(password)
+    user.save()
+    member = Membership.objects.create(user=user, agency=actor.agency, role=role)
+    record(
+        action=Action.MEMBER_ADD,
+        actor=actor.as_actor(),
+        object_type="membership",
+        object_id=member.pk,
+        detail={"role": role},
+    )
+    return member
+
+
+@transaction.atomic
+def member_change_role(*, actor: Membership, member_id: int, role: str) -> Membership:
+    """An agency admin changes a member's role. Audits ``member_update``."""
+    target = _locked_member(member_id)
+    _check_admin_of(actor, target)
+    _check_grantable(actor, role)
+    if target.pk == actor.pk:
+        raise Conflict("You cannot change your own role.")
+    previous, target.role = target.role, role
+    target.save(update_fields=["role", "updated_at"])
+    record(
+        action=Action.MEMBER_UPDATE,
+        actor=actor.as_actor(),
+        object_type="membership",
+        object_id=target.pk,
+        detail={"role": role, "previous_role": previous},
+    )
+    return target
+
+
+@transaction.atomic
+def member_deactivate(*, actor: Membership, member_id: int) -> Membership:
+    """Deactivate a member of the admin's agency: their tokens and sessions end now.
+
+    Audits ``member_deactivate``. Session ending is belt and braces: an inactive user
+    is already refused by the authentication backend on the next request.
+    """
+    target = _locked_member(member_id)
+    _check_admin_of(actor, target)
+    if target.pk == actor.pk:
+        raise Conflict("You cannot deactivate yourself.")
+    target.is_active = False
+    target.save(update_fields=["is_active", "updated_at"])
+    user = target.user
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    AuthToken.objects.filter(user=user).delete()
+    _end_sessions_of(user.pk)
+    record(
+        action=Action.MEMBER_DEACTIVATE,
+        actor=actor.as_actor(),
+        object_type="membership",
+        object_id=target.pk,
+    )
+    return target
+
+
+def _locked_member(member_id: int) -> Membership:
+    member = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("user", "agency")
+        .filter(pk=member_id)
+        .first()
+    )
+    if member is None:
+        raise NotFound
+    return member
+
+
+def _end_sessions_of(user_id: int) -> None:
+    wanted = str(user_id)
+    stale = [
+        session.session_key
+        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+        if session.get_decoded().get("_auth_user_id") == wanted
+    ]
+    Session.objects.filter(session_key__in=stale).delete()

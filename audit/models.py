@@ -1,0 +1,91 @@
+"""The append-only, hash-chained record of every access.
+
+Entries hold identifiers and categories, never PII values. Actor and object are
+stored as plain values (not foreign keys) so that the record outlives, and cannot be
+cascaded away by, the rows it speaks about.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Action(models.TextChoices):
+    VIEW = "view"
+    LIST = "list"
+    CREATE = "create"
+    UPDATE = "update"
+    TRANSITION = "transition"
+    CONSENT_RECORD = "consent_record"
+    CONSENT_REVOKE = "consent_revoke"
+    CONSENT_EXPIRE = "consent_expire"
+    EXPORT = "export"
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    LOGOUT = "logout"
+    WS_CONNECT = "ws_connect"
+    WS_SUBSCRIBE = "ws_subscribe"
+    DENIED = "denied"
+    VERIFY = "verify"
+    CHECKPOINT = "checkpoint"
+    MEMBER_ADD = "member_add"
+    MEMBER_UPDATE = "member_update"
+    MEMBER_DEACTIVATE = "member_deactivate"
+
+
+class Outcome(models.TextChoices):
+    ALLOWED = "allowed"
+    DENIED = "denied"
+
+
+class AuditEntry(models.Model):
+    seq = models.BigIntegerField(unique=True, editable=False)
+    at = models.DateTimeField(editable=False, db_index=True)
+
+    actor_user_id = models.BigIntegerField(null=True, blank=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    actor_agency_id = models.BigIntegerField(null=True, blank=True)
+    actor_agency = models.CharField(max_length=64, blank=True, help_text="agency slug")
+    actor_role = models.CharField(max_length=32, blank=True)
+
+    action = models.CharField(max_length=32, choices=Action.choices)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    survivor_ref = models.CharField(max_length=16, blank=True)
+    categories = models.JSONField(default=list, help_text="data categories disclosed")
+    consent_ids = models.JSONField(default=list, help_text="consents that authorised it")
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    detail = models.JSONField(default=dict, help_text="non-PII particulars (codes, states)")
+
+    request_id = models.CharField(max_length=64, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=256, blank=True)
+
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["seq"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["actor_user_id", "seq"], name="audit_actor_seq"),
+            models.Index(fields=["actor_agency", "seq"], name="audit_agency_seq"),
+            models.Index(fields=["action", "seq"], name="audit_action_seq"),
+            models.Index(fields=["object_type", "object_id", "seq"], name="audit_object_seq"),
+            models.Index(fields=["survivor_ref", "seq"], name="audit_ref_seq"),
+            models.Index(fields=["outcome", "seq"], name="audit_outcome_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.outcome}"
+
+
+class ChainHead(models.Model):
+    """One row: the newest entry's seq and hash. Locking it serialises appends."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"head #{self.seq}"

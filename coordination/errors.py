@@ -1,0 +1,122 @@
+"""One map from errors to HTTP: every error is JSON ``{"code", "detail"}``.
+
+Validation errors add ``"fields"``. Never an HTML page, never a stack trace, in any
+profile; details never echo submitted values.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from agencies.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
+
+logger = logging.getLogger("coordination.errors")
+
+# Domain error class -> HTTP status. Subclasses inherit their parent's status.
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Forbidden: status.HTTP_403_FORBIDDEN,
+    Conflict: status.HTTP_409_CONFLICT,
+    InvalidInput: status.HTTP_400_BAD_REQUEST,
+    Unauthenticated: status.HTTP_401_UNAUTHORIZED,
+}
+
+
+def register(error: type[DomainError], http_status: int) -> type[DomainError]:
+    STATUS_BY_ERROR[error] = http_status
+    return error
+
+
+def status_for(error: DomainError) -> int:
+    for klass in type(error).__mro__:
+        if klass in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[klass]
+    return status.HTTP_400_BAD_REQUEST
+
+
+def _body(code: str, detail: str, fields: dict | None = None) -> dict:
+    body = {"code": code, "detail": detail}
+    if fields:
+        body["fields"] = fields
+    return body
+
+
+def _flatten(detail) -> dict | list | str:
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(item) for item in detail]
+    return str(detail)
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        response = Response(_body(exc.code, exc.detail, exc.fields), status=status_for(exc))
+        if response.status_code == status.HTTP_401_UNAUTHORIZED:
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        request = context.get("request")
+        logger.exception(
+            "unhandled error, request %s",
+            getattr(getattr(request, "audit_context", None), "request_id", "-"),
+        )
+        return Response(
+            _body("server_error", "The server could not complete the request."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        if not isinstance(fields, dict):
+            fields = {"non_field_errors": fields}
+        response.data = _body("invalid", "Some fields are invalid.", fields)
+    else:
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else "error"
+        response.data = _body(code, str(exc.detail))
+    return response
+
+
+# --- Django-level handlers (non-API paths, CSRF failures, crashes) -------------------
+
+
+def json_error(http_status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse(_body(code, detail), status=http_status)
+
+
+def handler400(request, exception=None):
+    return json_error(400, "bad_request", "The request was malformed.")
+
+
+def handler403(request, exception=None):
+    return json_error(403, "permission_denied", "You do not have permission to do this.")
+
+
+def handler404(request, exception=None):
+    return json_error(404, "not_found", "Not found.")
+
+
+def handler500(request):
+    return json_error(500, "server_error", "The server could not complete the request.")
+
+
+def csrf_failure(request, reason=""):
+    return json_error(403, "csrf_failed", "CSRF verification failed.")

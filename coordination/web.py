@@ -1,0 +1,58 @@
+"""Browser session login and logout, through the same audited member services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import login, logout
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from agencies import services
+from agencies.selectors import membership_for
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autofocus": True}))
+    password = forms.CharField(max_length=128, strip=False, widget=forms.PasswordInput)
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    form = LoginForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.member_authenticate(request=request, **form.cleaned_data)
+        except services.InvalidCredentials as failure:
+            error = failure.detail
+        else:
+            login(request, member.user)
+            services.login_record(member=member, method="session")
+            return redirect("/")
+    return render(
+        request,
+        "registration/login.html",
+        {"form": form, "error": error},
+        status=401 if error else 200,
+    )
+
+
+@require_POST
+@csrf_protect
+def logout_view(request):
+    member = membership_for(request.user)
+    if member is not None:
+        services.logout_record(member=member, token=None)
+    logout(request)
+    return redirect("/accounts/login/")
+
+
+def home(request):
+    member = membership_for(request.user)
+    if member is None:
+        return redirect("/accounts/login/")
+    return render(request, "home.html", {"member": member})

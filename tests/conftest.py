@@ -1,0 +1,58 @@
+import pytest
+from rest_framework.test import APIClient
+
+from agencies.models import AgencyKind, Role
+from tests.factories import AgencyFactory, MemberFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_plain_http(settings):
+    # Password hashing dominates test time otherwise; the production pass keeps its
+    # HTTPS redirect off only because the test client speaks plain HTTP.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def agencies(db):
+    """A referrer, two recipients and one agency that must never see anything."""
+    return {
+        "police": AgencyFactory(slug="police", kind=AgencyKind.LAW_ENFORCEMENT),
+        "shelter": AgencyFactory(slug="shelter", kind=AgencyKind.SHELTER),
+        "legal": AgencyFactory(slug="legal", kind=AgencyKind.LEGAL_AID),
+        "outsider": AgencyFactory(slug="outsider", kind=AgencyKind.NGO),
+        "oversight": AgencyFactory(slug="oversight", kind=AgencyKind.GOVERNMENT),
+    }
+
+
+@pytest.fixture
+def members(agencies):
+    return {
+        "liaison": MemberFactory(agency=agencies["police"], role=Role.LIAISON),
+        "caseworker": MemberFactory(agency=agencies["shelter"], role=Role.CASEWORKER),
+        "legal_caseworker": MemberFactory(agency=agencies["legal"], role=Role.CASEWORKER),
+        "admin": MemberFactory(agency=agencies["shelter"], role=Role.AGENCY_ADMIN),
+        "outsider": MemberFactory(agency=agencies["outsider"], role=Role.CASEWORKER),
+        "compliance": MemberFactory(agency=agencies["oversight"], role=Role.COMPLIANCE_OFFICER),
+    }
+
+
+def client_for(member=None) -> APIClient:
+    client = APIClient()
+    if member is not None:
+        client.force_authenticate(user=member.user)
+    return client
+
+
+@pytest.fixture
+def api():
+    return client_for
