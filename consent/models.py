@@ -1,0 +1,111 @@
+"""Consent records: immutable once written; revocation is a separate record.
+
+A consent is *active* at time t iff ``valid_from <= t < expires_at`` and it has no
+revocation. That is evaluated at read time (``consent.policy``), so an expired
+consent denies at once, before any scheduled job runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from agencies.models import Agency
+from consent.crypto import EncryptedTextField
+
+
+class Method(models.TextChoices):
+    WRITTEN = "written"
+    VERBAL_WITNESSED = "verbal_witnessed"
+    ELECTRONIC = "electronic"
+
+
+class Purpose(models.TextChoices):
+    SERVICE_REFERRAL = "service_referral"
+
+
+class SignedBy(models.TextChoices):
+    SURVIVOR = "survivor"
+    SURVIVOR_AND_GUARDIAN = "survivor_and_guardian"
+
+
+class RevocationChannel(models.TextChoices):
+    ORAL = "oral"
+    WRITTEN = "written"
+    ELECTRONIC = "electronic"
+
+
+class ConsentQuerySet(models.QuerySet):
+    def active_at(self, moment) -> ConsentQuerySet:
+        return self.filter(valid_from__lte=moment, expires_at__gt=moment, revocation__isnull=True)
+
+    def active_q(self, moment, prefix: str = "") -> Q:
+        return Q(
+            **{
+                f"{prefix}valid_from__lte": moment,
+                f"{prefix}expires_at__gt": moment,
+                f"{prefix}revocation__isnull": True,
+            }
+        )
+
+
+class Consent(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    survivor = models.ForeignKey(
+        "coordination.Survivor", on_delete=models.PROTECT, related_name="consents"
+    )
+    owner_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    recipients = models.ManyToManyField(Agency, related_name="consents_received")
+    categories = models.JSONField(help_text="data categories released")
+    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    method = models.CharField(max_length=24, choices=Method.choices)
+    evidence_sha256 = models.CharField(max_length=64)
+    language = models.CharField(max_length=35)
+    interpreter_used = models.BooleanField()
+    notice_version = models.CharField(max_length=32)
+    services_not_conditional = models.BooleanField()
+    signed_by = models.CharField(max_length=24, choices=SignedBy.choices)
+    guardian_not_alleged_trafficker = models.BooleanField(default=False)
+    valid_from = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ConsentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["survivor", "expires_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("valid_from")),
+                name="consent_expires_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(services_not_conditional=True), name="consent_services_not_conditional"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+    def is_active_at(self, moment) -> bool:
+        return self.valid_from <= moment < self.expires_at and not hasattr(self, "revocation")
+
+
+class ConsentRevocation(models.Model):
+    consent = models.OneToOneField(Consent, on_delete=models.PROTECT, related_name="revocation")
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(auto_now_add=True)
+    channel = models.CharField(max_length=16, choices=RevocationChannel.choices)
+    reason = EncryptedTextField()
+
+    def __str__(self) -> str:
+        return f"revocation of {self.consent_id}"

@@ -1,0 +1,141 @@
+"""Survivors, referrals, recipient statuses and case notes.
+
+PII columns are ``EncryptedTextField``s. Rows change only through
+``coordination.services``; nothing here saves itself.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from agencies.models import Agency
+from consent.crypto import EncryptedTextField
+from coordination import states
+
+REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
+
+
+def new_survivor_ref() -> str:
+    return "S-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(8))
+
+
+class Urgency(models.TextChoices):
+    EMERGENCY = "emergency"
+    HIGH = "high"
+    ROUTINE = "routine"
+
+
+class Survivor(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    ref = models.CharField(max_length=16, unique=True, default=new_survivor_ref, editable=False)
+    owner_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="survivors")
+    given_name = EncryptedTextField(blank=True)
+    family_name = EncryptedTextField(blank=True)
+    date_of_birth = EncryptedTextField(blank=True, help_text="ISO date, encrypted")
+    phone = EncryptedTextField(blank=True)
+    email = EncryptedTextField(blank=True)
+    safe_contact_instructions = EncryptedTextField(blank=True)
+    address = EncryptedTextField(blank=True)
+    nationality = EncryptedTextField(blank=True)
+    immigration_status = EncryptedTextField(blank=True)
+    preferred_language = models.CharField(max_length=35, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner_agency", "-created_at", "-id"])]
+
+    def __str__(self) -> str:
+        return self.ref  # never a name
+
+
+class Referral(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    survivor = models.ForeignKey(Survivor, on_delete=models.PROTECT, related_name="referrals")
+    referring_agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="outgoing_referrals"
+    )
+    needs = models.JSONField(default=list)
+    urgency = models.CharField(max_length=16, choices=Urgency.choices)
+    region = models.CharField(max_length=100, blank=True)
+    language = models.CharField(max_length=35, blank=True)
+    narrative = EncryptedTextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["referring_agency", "-created_at", "-id"])]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class RecipientStatus(models.Model):
+    """One per (referral, recipient agency): the FHIR-Task-like state machine."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="recipients")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="incoming_statuses")
+    status = models.CharField(
+        max_length=24, choices=[(s, s) for s in states.STATES], default=states.AWAITING_CONSENT
+    )
+    version = models.PositiveIntegerField(default=1, help_text="bumped on every change (ETag)")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["referral_id", "agency_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["referral", "agency"], name="one_status_per_recipient")
+        ]
+        indexes = [models.Index(fields=["agency", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.referral_id}->{self.agency_id}:{self.status}"
+
+
+class StatusChange(models.Model):
+    """Who moved a recipient status, when, from what to what, and why."""
+
+    recipient_status = models.ForeignKey(
+        RecipientStatus, on_delete=models.PROTECT, related_name="changes"
+    )
+    from_status = models.CharField(max_length=24)
+    to_status = models.CharField(max_length=24)
+    action = models.CharField(max_length=24)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = EncryptedTextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_status}->{self.to_status}"
+
+
+class CaseNote(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    text = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return str(self.id)
