@@ -139,3 +139,39 @@ class CaseNote(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+class Event(models.Model):
+    """The transactional outbox: one row per state change, written in its transaction.
+
+    ``seq`` comes from ``EventCounter`` locked for the append, so seqs are gap-free and
+    follow commit order. Payloads hold ids, ``ref`` and states — never PII.
+    """
+
+    seq = models.BigIntegerField(primary_key=True)
+    kind = models.CharField(max_length=40)
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="events")
+    survivor_ref = models.CharField(max_length=16)
+    agency = models.ForeignKey(
+        Agency,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the recipient the change concerns; null for the whole referral",
+    )
+    status = models.CharField(max_length=24, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind}"
+
+
+class EventCounter(models.Model):
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"event counter #{self.seq}"

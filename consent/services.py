@@ -1,0 +1,195 @@
+"""Recording and revoking consent. Writes the record and its audit entry.
+
+Moving recipient statuses in response is the referral workflow's job
+(``coordination.services.consent_record`` wraps these in one transaction).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from agencies.errors import Conflict, Forbidden, InvalidInput, NotFound
+from agencies.models import Agency, Membership, Role
+from audit.models import Action
+from audit.recorder import record
+from consent.categories import ALL_CATEGORIES
+from consent.models import (
+    Consent,
+    ConsentRevocation,
+    Method,
+    Purpose,
+    RevocationChannel,
+    SignedBy,
+)
+
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+BACKDATING_TOLERANCE = timedelta(minutes=5)
+ADULT_AGE = 18
+REASON_MAX = 2000
+
+
+def _age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def _check_liaison_of_owner(actor: Membership, survivor) -> None:
+    if survivor.owner_agency_id != actor.agency_id:
+        raise NotFound
+    if actor.role != Role.LIAISON:
+        raise Forbidden("Only a liaison of the survivor's agency records or revokes consent.")
+
+
+def _validated_recipients(actor: Membership, recipient_ids) -> list[Agency]:
+    ids = list(dict.fromkeys(recipient_ids or ()))
+    if not ids:
+        raise InvalidInput(fields={"recipients": ["Name at least one recipient agency."]})
+    if actor.agency_id in ids:
+        raise InvalidInput(fields={"recipients": ["Your own agency cannot be a recipient."]})
+    found = list(Agency.objects.filter(pk__in=ids, is_active=True))
+    if len(found) != len(ids):
+        raise InvalidInput(fields={"recipients": ["Unknown or inactive agency."]})
+    return found
+
+
+def consent_create(
+    *,
+    actor: Membership,
+    survivor,
+    recipients: list[int],
+    categories: list[str],
+    method: str,
+    evidence_sha256: str,
+    language: str,
+    interpreter_used: bool,
+    notice_version: str,
+    services_not_conditional: bool,
+    signed_by: str,
+    expires_at: datetime,
+    valid_from: datetime | None = None,
+    purpose: str = Purpose.SERVICE_REFERRAL,
+    guardian_not_alleged_trafficker: bool = False,
+) -> Consent:
+    """Record an immutable consent for a survivor the actor's agency owns.
+
+    Caller: a liaison of the owner agency (else not-found / forbidden). Validates every
+    element DESIGN.md names; audits ``consent_record``. Runs in the caller's transaction.
+    """
+    _check_liaison_of_owner(actor, survivor)
+    now = timezone.now()
+    valid_from = valid_from or now
+    errors: dict[str, list[str]] = {}
+    agencies = _validated_recipients(actor, recipients)
+    cats = list(dict.fromkeys(categories or ()))
+    if not cats or not set(cats) <= ALL_CATEGORIES:
+        errors["categories"] = [f"Choose one or more of {', '.join(sorted(ALL_CATEGORIES))}."]
+    if purpose not in Purpose.values:
+        errors["purpose"] = [f"Must be one of {', '.join(Purpose.values)}."]
+    if method not in Method.values:
+        errors["method"] = [f"Must be one of {', '.join(Method.values)}."]
+    if not SHA256_HEX.match(evidence_sha256 or ""):
+        errors["evidence_sha256"] = ["Must be 64 lowercase hexadecimal characters."]
+    if not (language or "").strip():
+        errors["language"] = ["Required."]
+    if not (notice_version or "").strip():
+        errors["notice_version"] = ["Required."]
+    if services_not_conditional is not True:
+        errors["services_not_conditional"] = [
+            "Services must not be conditional on consent; this must be true."
+        ]
+    if valid_from < now - BACKDATING_TOLERANCE:
+        errors["valid_from"] = ["Consent cannot be backdated."]
+    if expires_at is None:
+        errors["expires_at"] = ["Required: consent is time-limited."]
+    elif expires_at <= valid_from or expires_at <= now:
+        errors["expires_at"] = ["Must be in the future and after valid_from."]
+    elif expires_at - valid_from > timedelta(days=settings.CONSENT_MAX_DAYS):
+        errors["expires_at"] = [f"At most {settings.CONSENT_MAX_DAYS} days after valid_from."]
+    if signed_by not in SignedBy.values:
+        errors["signed_by"] = [f"Must be one of {', '.join(SignedBy.values)}."]
+    elif signed_by == SignedBy.SURVIVOR_AND_GUARDIAN and not guardian_not_alleged_trafficker:
+        errors["guardian_not_alleged_trafficker"] = [
+            "Confirm that the guardian is not an alleged trafficker."
+        ]
+    if survivor.date_of_birth and signed_by == SignedBy.SURVIVOR:
+        birth = date.fromisoformat(survivor.date_of_birth)
+        if _age_on(birth, valid_from.date()) < ADULT_AGE:
+            errors["signed_by"] = ["The survivor is a minor: a parent or guardian must also sign."]
+    if errors:
+        raise InvalidInput(fields=errors)
+
+    consent = Consent.objects.create(
+        survivor=survivor,
+        owner_agency=actor.agency,
+        categories=cats,
+        purpose=purpose,
+        method=method,
+        evidence_sha256=evidence_sha256,
+        language=language.strip(),
+        interpreter_used=bool(interpreter_used),
+        notice_version=notice_version.strip(),
+        services_not_conditional=True,
+        signed_by=signed_by,
+        guardian_not_alleged_trafficker=bool(guardian_not_alleged_trafficker),
+        valid_from=valid_from,
+        expires_at=expires_at,
+        recorded_by=actor.user,
+    )
+    consent.recipients.set(agencies)
+    record(
+        action=Action.CONSENT_RECORD,
+        actor=actor.as_actor(),
+        object_type="consent",
+        object_id=consent.pk,
+        survivor_ref=survivor.ref,
+        categories=cats,
+        consent_ids=[consent.pk],
+        detail={"recipients": sorted(a.slug for a in agencies)},
+    )
+    return consent
+
+
+def consent_for_update(*, actor: Membership, consent_id) -> Consent:
+    consent = (
+        Consent.objects.select_for_update(of=("self",))
+        .select_related("survivor")
+        .filter(pk=consent_id)
+        .first()
+    )
+    if consent is None:
+        raise NotFound
+    _check_liaison_of_owner(actor, consent.survivor)
+    return consent
+
+
+def consent_revoke(*, actor: Membership, consent: Consent, reason: str, channel: str) -> None:
+    """Revoke a consent (oral revocation is accepted). Audits ``consent_revoke``.
+
+    ``consent`` comes locked from ``consent_for_update``. Revoking twice is a conflict.
+    """
+    errors = {}
+    if not (reason or "").strip():
+        errors["reason"] = ["Required."]
+    elif len(reason) > REASON_MAX:
+        errors["reason"] = [f"At most {REASON_MAX} characters."]
+    if channel not in RevocationChannel.values:
+        errors["channel"] = [f"Must be one of {', '.join(RevocationChannel.values)}."]
+    if errors:
+        raise InvalidInput(fields=errors)
+    if ConsentRevocation.objects.filter(consent=consent).exists():
+        raise Conflict("This consent is already revoked.")
+    ConsentRevocation.objects.create(
+        consent=consent, revoked_by=actor.user, channel=channel, reason=reason.strip()
+    )
+    record(
+        action=Action.CONSENT_REVOKE,
+        actor=actor.as_actor(),
+        object_type="consent",
+        object_id=consent.pk,
+        survivor_ref=consent.survivor.ref,
+        consent_ids=[consent.pk],
+        detail={"channel": channel},
+    )
