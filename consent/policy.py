@@ -122,27 +122,55 @@ def release(agency_id: int, referral, *, at: datetime | None = None) -> Release:
     return releases(agency_id, [referral], at=at)[referral.id]
 
 
-def back_releases(referral, *, at: datetime | None = None) -> dict[int, BackRelease]:
-    """``{recipient agency id: BackRelease}``: what the referrer may learn back."""
+def back_releases_many(referrals: Iterable, *, at: datetime | None = None) -> dict:
+    """``{referral.id: {recipient agency id: BackRelease}}`` in one query: what each
+    referral's referrer may learn back from each recipient."""
     moment = _now(at)
-    found: dict[int, tuple[set[str], list[str]]] = defaultdict(lambda: (set(), []))
+    referrals = list(referrals)
+    found: dict = defaultdict(lambda: defaultdict(lambda: (set(), [])))
     rows = (
         active_consents(at=moment)
-        .filter(survivor_id=referral.survivor_id)
-        .values_list("id", "categories", "recipients")
+        .filter(survivor_id__in={r.survivor_id for r in referrals})
+        .values_list("survivor_id", "id", "categories", "recipients")
     )
-    for consent_id, categories, recipient_id in rows:
-        cats, ids = found[recipient_id]
+    for survivor_id, consent_id, categories, recipient_id in rows:
+        cats, ids = found[survivor_id][recipient_id]
         cats.update(categories)
         ids.append(str(consent_id))
     return {
-        recipient_id: BackRelease(
-            status_updates=Category.STATUS_UPDATES in cats,
-            case_notes=Category.CASE_NOTES in cats,
-            consent_ids=tuple(sorted(ids)),
-        )
-        for recipient_id, (cats, ids) in found.items()
+        referral.id: {
+            recipient_id: BackRelease(
+                status_updates=Category.STATUS_UPDATES in cats,
+                case_notes=Category.CASE_NOTES in cats,
+                consent_ids=tuple(sorted(ids)),
+            )
+            for recipient_id, (cats, ids) in found[referral.survivor_id].items()
+        }
+        for referral in referrals
     }
+
+
+def back_releases(referral, *, at: datetime | None = None) -> dict[int, BackRelease]:
+    return back_releases_many([referral], at=at)[referral.id]
+
+
+# Statuses the referrer always sees as they are: its own acts and the consent's state.
+ALWAYS_VISIBLE_STATUSES = frozenset(
+    {"awaiting_consent", "requested", "cancelled", "consent_revoked"}
+)
+
+
+# Statuses a referrer may filter its outgoing referrals by. Not "requested": masked
+# statuses read as "requested", so filtering on the true one would tell them apart.
+REFERRER_FILTERABLE_STATUSES = frozenset({"awaiting_consent", "cancelled", "consent_revoked"})
+
+
+def status_seen_by_referrer(status: str, back: BackRelease | None) -> str:
+    """Beyond ``requested`` the referrer sees a recipient's status only under
+    ``status_updates``; otherwise it reads ``requested`` (released, nothing more)."""
+    if status in ALWAYS_VISIBLE_STATUSES or (back is not None and back.status_updates):
+        return status
+    return "requested"
 
 
 def visible_referrals(

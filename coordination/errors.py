@@ -22,6 +22,8 @@ from agencies.errors import (
     NotFound,
     Unauthenticated,
 )
+from coordination.api.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
+from coordination.services import PreconditionFailed
 
 logger = logging.getLogger("coordination.errors")
 
@@ -32,6 +34,9 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Conflict: status.HTTP_409_CONFLICT,
     InvalidInput: status.HTTP_400_BAD_REQUEST,
     Unauthenticated: status.HTTP_401_UNAUTHORIZED,
+    IdempotencyKeyReused: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    InvalidIdempotencyKey: status.HTTP_400_BAD_REQUEST,
+    PreconditionFailed: status.HTTP_412_PRECONDITION_FAILED,
 }
 
 

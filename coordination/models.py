@@ -175,3 +175,25 @@ class EventCounter(models.Model):
 
     def __str__(self) -> str:
         return f"event counter #{self.seq}"
+
+
+class IdempotencyRecord(models.Model):
+    """A creating POST's key, request fingerprint and response, per user.
+
+    The stored response may hold PII (a created profile), so it is encrypted.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, help_text="null while in progress")
+    response_body = EncryptedTextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="one_idempotency_key_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"idempotency {self.pk}"

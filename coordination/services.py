@@ -18,7 +18,7 @@ from audit.recorder import SYSTEM, record
 from consent import policy
 from consent import services as consent_services
 from consent.categories import FIELD_CATEGORY, PII_FIELDS
-from coordination import events, states
+from coordination import etags, events, states
 from coordination.models import (
     CaseNote,
     RecipientStatus,
@@ -104,11 +104,11 @@ def _owned_survivor_for_update(actor: Membership, survivor_id) -> Survivor:
 
 @transaction.atomic(durable=True)
 def survivor_update(
-    *, actor: Membership, survivor_id, data: dict, if_match: int | None = None
+    *, actor: Membership, survivor_id, data: dict, if_match: str | None = None
 ) -> Survivor:
     """Change a profile of the actor's agency; a stale ``if_match`` fails. Audits ``update``."""
     survivor = _owned_survivor_for_update(actor, survivor_id)
-    if if_match is not None and if_match != survivor.version:
+    if if_match is not None and if_match != str(survivor.version):
         raise PreconditionFailed
     clean = _clean_survivor_fields(data, creating=False)
     for name, value in clean.items():
@@ -313,7 +313,7 @@ def transition(
     action: str,
     reason: str = "",
     outcome: str = "",
-    if_match: int | None = None,
+    if_match: str | None = None,
 ) -> list[RecipientStatus]:
     """A user's action on a referral.
 
@@ -344,7 +344,9 @@ def transition(
         if actor.role != Role.CASEWORKER or referral.referring_agency_id == actor.agency_id:
             raise Forbidden("Only a caseworker of a recipient agency does this.")
         targets = [referral.recipients.get(agency_id=actor.agency_id)]
-    if if_match is not None and if_match != _etag_version(targets):
+    # Lock the referral's statuses so the ETag check and the moves see one state.
+    list(RecipientStatus.objects.select_for_update().filter(referral=referral))
+    if if_match is not None and if_match != etags.referral_etag(referral, actor.agency_id):
         raise PreconditionFailed
     moved = [_move(target, action, user=actor.user, reason=text) for target in targets]
     record(
@@ -356,10 +358,6 @@ def transition(
         detail={"action": action, "statuses": sorted({m.status for m in moved})},
     )
     return moved
-
-
-def _etag_version(statuses) -> int:
-    return sum(s.version for s in statuses)
 
 
 def referral_mark_received(*, actor: Membership, referral: Referral) -> None:

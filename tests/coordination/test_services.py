@@ -315,3 +315,19 @@ def test_survivor_pii_is_validated(members):
     with pytest.raises(Forbidden):
         services.survivor_create(actor=members["caseworker"], data={"given_name": "a"})
     assert Survivor.objects.count() == 0
+
+
+def test_expire_consents_command_reports_moves(members, agencies, survivor, referral, time_machine):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    services.consent_record(
+        actor=members["liaison"],
+        survivor_id=survivor.id,
+        **consent_fields(agencies, expires_at=timezone.now() + timedelta(days=1)),
+    )
+    time_machine.move_to(timezone.now() + timedelta(days=2))
+    out = StringIO()
+    call_command("expire_consents", stdout=out)
+    assert out.getvalue().startswith("1 recipient")

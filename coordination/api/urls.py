@@ -1,0 +1,28 @@
+from django.urls import path
+
+from coordination.api import views
+
+urlpatterns = [
+    path("survivors/", views.SurvivorListView.as_view(), name="survivor-list"),
+    path(
+        "survivors/<uuid:survivor_id>/", views.SurvivorDetailView.as_view(), name="survivor-detail"
+    ),
+    path("consents/", views.ConsentListView.as_view(), name="consent-list"),
+    path(
+        "consents/<uuid:consent_id>/revoke/",
+        views.ConsentRevokeView.as_view(),
+        name="consent-revoke",
+    ),
+    path("referrals/", views.ReferralListView.as_view(), name="referral-list"),
+    path(
+        "referrals/<uuid:referral_id>/", views.ReferralDetailView.as_view(), name="referral-detail"
+    ),
+    path(
+        "referrals/<uuid:referral_id>/transitions/",
+        views.TransitionView.as_view(),
+        name="referral-transitions",
+    ),
+    path(
+        "referrals/<uuid:referral_id>/notes/", views.NoteListView.as_view(), name="referral-notes"
+    ),
+]
