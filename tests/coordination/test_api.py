@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -12,7 +12,7 @@ from consent.models import ConsentRevocation
 from coordination import services
 from coordination.models import Referral, Survivor
 from tests.conftest import client_for
-from tests.factories import ConsentFactory
+from tests.factories import ConsentFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +85,13 @@ VIEWERS = {
 }
 
 
+def sync_statuses(survivor):
+    """Factories write consents directly; let statuses follow as the services would."""
+    with transaction.atomic():
+        services._release_covered(survivor)
+        services._cut_uncovered(survivor)
+
+
 def released_canaries(body: str) -> set[str]:
     found = {name for name, value in CANARIES.items() if value in body}
     return found | {f"note:{who}" for who, value in NOTE_CANARY.items() if value in body}
@@ -105,6 +112,7 @@ def test_no_response_carries_a_canary_the_rule_does_not_release(viewer, state, m
     for consent in survivor.consents.all():
         ConsentRevocation.objects.create(consent=consent, channel="written", reason="reset")
     categories = apply_consent(state, survivor, agencies)
+    sync_statuses(survivor)
 
     client = client_for(members[VIEWERS[viewer]])
     responses = {
@@ -114,28 +122,39 @@ def test_no_response_carries_a_canary_the_rule_does_not_release(viewer, state, m
         "survivor": client.get(f"/api/v1/survivors/{survivor.id}/"),
         "survivors": client.get("/api/v1/survivors/"),
         "consents": client.get("/api/v1/consents/"),
+        "transition": client.post(
+            f"/api/v1/referrals/{referral.id}/transitions/", {"action": "accept"}, format="json"
+        ),
+        "add_note": client.post(
+            f"/api/v1/referrals/{referral.id}/notes/", {"text": "plain follow-up"}, format="json"
+        ),
     }
     seen = set().union(*(released_canaries(r.content.decode()) for r in responses.values()))
 
+    writes = (responses["transition"].status_code, responses["add_note"].status_code)
     if viewer == "referrer_liaison":
         expected = set(CANARIES) | {"note:referrer"}
         if "case_notes" in categories:
             expected.add("note:recipient")
         assert responses["detail"].status_code == 200
+        assert writes == (403, 201)  # only caseworkers accept; the referrer may add notes
     elif viewer == "recipient_caseworker" and categories:
         expected = {n for n, c in FIELD_CATEGORY.items() if c in categories} | {"note:recipient"}
         if "narrative" in categories:
             expected.add("note:referrer")
         assert responses["detail"].status_code == 200
         assert [r["id"] for r in responses["list"].json()["results"]] == [str(referral.id)]
+        assert writes == (200, 201)
     else:
         expected = set()
         if viewer in ("recipient_caseworker", "unrelated_caseworker"):
             assert responses["detail"].status_code == 404
             assert responses["notes"].status_code == 404
             assert responses["list"].json()["results"] == []
+            assert writes == (404, 404)
         else:
             assert responses["detail"].status_code == 403
+            assert writes == (403, 403)
     assert seen == expected
 
 
@@ -146,10 +165,8 @@ def test_referrer_sees_status_beyond_requested_only_with_status_updates(members,
         survivor=survivor, categories=["identity", "status_updates"], recipients=[agencies["legal"]]
     )
     services.consent_expire_due()  # no-op: both active
-    from coordination.services import _release_covered
 
-    with __import__("django.db").db.transaction.atomic():
-        _release_covered(survivor)
+    sync_statuses(survivor)
     client_for(members["caseworker"]).post(
         f"/api/v1/referrals/{referral.id}/transitions/", {"action": "accept"}, format="json"
     )
@@ -168,8 +185,7 @@ def test_recipient_does_not_learn_who_else_was_asked(members, agencies):
         categories=["identity"],
         recipients=[agencies["shelter"], agencies["legal"]],
     )
-    with __import__("django.db").db.transaction.atomic():
-        services._release_covered(survivor)
+    sync_statuses(survivor)
     body = client_for(members["caseworker"]).get(f"/api/v1/referrals/{referral.id}/").json()
     assert [row["agency"] for row in body["recipients"]] == [agencies["shelter"].id]
     assert body["recipients"][0]["status"] == "received"  # first read
@@ -361,9 +377,7 @@ def test_bad_input_is_a_4xx_naming_the_field_and_writes_nothing(
 
 
 def test_consent_for_another_agencys_survivor_is_refused(members, agencies):
-    other_liaison = __import__("tests.factories").factories.MemberFactory(
-        agency=agencies["legal"], role="liaison"
-    )
+    other_liaison = MemberFactory(agency=agencies["legal"], role="liaison")
     survivor = services.survivor_create(actor=members["liaison"], data={"given_name": "s"})
     response = client_for(other_liaison).post(
         "/api/v1/consents/",
