@@ -161,6 +161,9 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # A file, not shared-cache memory: concurrency tests then lock as the real
+            # database does (shared-cache tables fail at once instead of waiting).
+            "TEST": {"NAME": str(DATA_DIR / "test-db.sqlite3")},
         }
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

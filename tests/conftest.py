@@ -56,3 +56,17 @@ def client_for(member=None) -> APIClient:
 @pytest.fixture
 def api():
     return client_for
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``production`` need the real PostgreSQL and Redis of the production
+    profile: outside it they are deselected (reported as such), never skipped."""
+    from django.conf import settings
+
+    if settings.PRODUCTION:
+        return
+    kept = [item for item in items if item.get_closest_marker("production") is None]
+    deselected = [item for item in items if item.get_closest_marker("production") is not None]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
