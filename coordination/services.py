@@ -158,30 +158,27 @@ def _move(
     return locked
 
 
+def _follow_consent(survivor: Survivor, action: str, *, when_visible: bool):
+    """Apply the system ``action`` to every recipient of the survivor's referrals whose
+    visibility under the access rule is now ``when_visible``."""
+    moved = []
+    candidates = RecipientStatus.objects.select_related("referral__survivor").filter(
+        referral__survivor=survivor, status__in=states.TRANSITIONS[action].sources
+    )
+    for recipient in candidates:
+        if policy.release(recipient.agency_id, recipient.referral).visible == when_visible:
+            moved.append(_move(recipient, action))
+    return moved
+
+
 def _release_covered(survivor: Survivor) -> list[RecipientStatus]:
     """Move every recipient now covered by an active consent to ``requested``."""
-    released = []
-    pending = RecipientStatus.objects.select_related("referral__survivor").filter(
-        referral__survivor=survivor,
-        status__in=states.TRANSITIONS["release"].sources,
-    )
-    for recipient in pending:
-        if policy.release(recipient.agency_id, recipient.referral).visible:
-            released.append(_move(recipient, "release"))
-    return released
+    return _follow_consent(survivor, "release", when_visible=True)
 
 
 def _cut_uncovered(survivor: Survivor) -> list[RecipientStatus]:
     """Move every recipient no longer covered by any active consent to ``consent_revoked``."""
-    cut = []
-    live = RecipientStatus.objects.select_related("referral__survivor").filter(
-        referral__survivor=survivor,
-        status__in=states.TRANSITIONS["revoke"].sources,
-    )
-    for recipient in live:
-        if not policy.release(recipient.agency_id, recipient.referral).visible:
-            cut.append(_move(recipient, "revoke"))
-    return cut
+    return _follow_consent(survivor, "revoke", when_visible=False)
 
 
 # --- consent (record/revoke plus their effect on referrals) --------------------------

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import transaction
 from django.db.models import Exists, OuterRef, TextField
 from django.db.models.functions import Cast
@@ -119,7 +121,10 @@ class ConsentListView(GenericAPIView):
         )
         survivor = request.query_params.get("survivor")
         if survivor:
-            consents = consents.filter(survivor_id=survivor)
+            try:
+                consents = consents.filter(survivor_id=uuid.UUID(survivor))
+            except ValueError:
+                raise InvalidInput(fields={"survivor": ["Must be a survivor id."]}) from None
         with transaction.atomic():
             page = self.paginate_queryset(consents)
             selectors.audit_list(

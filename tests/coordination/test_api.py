@@ -435,3 +435,16 @@ def test_filters_and_cursor_pagination(members, agencies):
     second = liaison.get(first["next"]).json()
     ids = [r["id"] for r in first["results"] + second["results"]]
     assert len(ids) == len(set(ids)) == 3
+
+
+def test_consent_list_filters_by_survivor_and_refuses_a_malformed_id(members, agencies):
+    liaison = client_for(members["liaison"])
+    survivor = services.survivor_create(actor=members["liaison"], data={"given_name": "s"})
+    other = services.survivor_create(actor=members["liaison"], data={"given_name": "t"})
+    liaison.post("/api/v1/consents/", _consent_body(survivor, agencies), format="json")
+    liaison.post("/api/v1/consents/", _consent_body(other, agencies), format="json")
+    listed = liaison.get(f"/api/v1/consents/?survivor={survivor.id}").json()["results"]
+    assert [c["survivor"] for c in listed] == [str(survivor.id)]
+    bad = liaison.get("/api/v1/consents/?survivor=nope")
+    assert bad.status_code == 400
+    assert "survivor" in bad.json()["fields"]
