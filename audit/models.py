@@ -89,3 +89,23 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"head #{self.seq}"
+
+
+class Checkpoint(models.Model):
+    """A signed statement "the chain had head ``hash`` at ``seq``" (Ed25519).
+
+    The signing key lives outside the database, so someone who can rewrite the table
+    cannot forge a checkpoint; exported checkpoints also catch a deleted tail.
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    public_key = models.CharField(max_length=64, help_text="hex Ed25519 public key")
+    signature = models.CharField(max_length=128, help_text="hex signature")
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.seq}"

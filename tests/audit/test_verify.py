@@ -1,0 +1,145 @@
+"""Tampering is detected by verify_audit, naming the first bad entry."""
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from audit.chain import content_of, entry_hash
+from audit.models import AuditEntry, ChainHead, Checkpoint
+from audit.recorder import Actor, record
+from audit.verify import checkpoint_write, verify_chain
+
+pytestmark = pytest.mark.django_db
+
+
+def build(n=6):
+    for i in range(n):
+        record(
+            action="view",
+            actor=Actor(user_id=i),
+            object_type="referral",
+            object_id=i,
+            survivor_ref=f"S-{i:08d}",
+        )
+
+
+def tamper(sql, params=()):
+    """Raw writes, as an attacker with database access would make them."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_append_only")
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_entry_append_only")
+
+
+def test_an_intact_chain_verifies():
+    build()
+    checkpoint_write()
+    result = verify_chain()
+    assert result.ok
+    assert result.checked == 6
+
+
+def test_editing_an_entry_names_it():
+    build()
+    tamper("UPDATE audit_auditentry SET survivor_ref = 'S-FORGED00' WHERE seq = 3")
+    result = verify_chain()
+    assert (result.ok, result.first_bad_seq) == (False, 3)
+    assert "content" in result.reason
+
+
+def test_deleting_an_entry_names_the_gap():
+    build()
+    tamper("DELETE FROM audit_auditentry WHERE seq = 3")
+    assert verify_chain().first_bad_seq == 3
+
+
+def test_reordering_entries_names_the_first_moved():
+    build()
+    tamper("UPDATE audit_auditentry SET seq = 100 WHERE seq = 3")
+    tamper("UPDATE audit_auditentry SET seq = 3 WHERE seq = 4")
+    tamper("UPDATE audit_auditentry SET seq = 4 WHERE seq = 100")
+    result = verify_chain()
+    assert result.first_bad_seq == 3
+    assert "predecessor" in result.reason
+
+
+def test_inserting_a_well_formed_entry_breaks_the_link_after_it():
+    build()
+    tamper("UPDATE audit_auditentry SET seq = seq + 100 WHERE seq >= 3")
+    tamper("UPDATE audit_auditentry SET seq = seq - 99 WHERE seq >= 103")
+    second = AuditEntry.objects.get(seq=2)
+    forged = AuditEntry(
+        **{
+            f.name: getattr(second, f.name)
+            for f in AuditEntry._meta.concrete_fields
+            if f.name not in ("id",)
+        }
+    )
+    forged.seq, forged.prev_hash, forged.survivor_ref = 3, second.hash, "S-INSERTED"
+    forged.hash = entry_hash(second.hash, content_of(forged))
+    forged.save()
+    result = verify_chain()
+    assert result.first_bad_seq == 4  # the genuine entry whose predecessor was swapped out
+
+
+def test_truncating_the_tail_is_caught_by_the_head_and_by_exported_checkpoints(tmp_path):
+    build()
+    checkpoint_write()
+    exported = list(Checkpoint.objects.values("seq", "hash", "signature", "public_key"))
+    tamper("DELETE FROM audit_auditentry WHERE seq >= 5")
+    assert verify_chain().first_bad_seq == 5
+    # the attacker also rewinds the head and drops the stored checkpoints ...
+    ChainHead.objects.filter(pk=1).update(seq=4, hash=AuditEntry.objects.get(seq=4).hash)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "ALTER TABLE audit_checkpoint DISABLE TRIGGER audit_checkpoint_append_only"
+            )
+        cursor.execute("DELETE FROM audit_checkpoint")
+    assert verify_chain().ok  # nothing left inside the database shows it ...
+    result = verify_chain(checkpoints=exported)  # ... the exported checkpoint does
+    assert (result.ok, result.first_bad_seq) == (False, 5)
+    assert "truncated" in result.reason
+
+
+def test_a_forged_checkpoint_is_refused():
+    build()
+    checkpoint = checkpoint_write()
+    forged = {
+        "seq": checkpoint.seq,
+        "hash": "f" * 64,
+        "signature": checkpoint.signature,
+        "public_key": checkpoint.public_key,
+    }
+    assert not verify_chain(checkpoints=[forged]).ok
+
+
+def test_verify_audit_command_exits_non_zero_and_names_the_entry(tmp_path, capsys):
+    build()
+    call_command("audit_checkpoint", export=str(tmp_path / "cp.json"))
+    assert json.loads((tmp_path / "cp.json").read_text())[0]["seq"] == 6
+    call_command("verify_audit", "--no-progress")
+    assert "intact: 6 entries" in capsys.readouterr().out
+    tamper("UPDATE audit_auditentry SET outcome = 'denied' WHERE seq = 2")
+    with pytest.raises(CommandError, match="broken at entry 2"):
+        call_command("verify_audit", "--no-progress", checkpoints=str(tmp_path / "cp.json"))
+
+
+@pytest.mark.production
+def test_postgresql_refuses_update_and_delete_of_audit_entries():
+    build(2)
+    for statement in (
+        "UPDATE audit_auditentry SET outcome = 'denied'",
+        "DELETE FROM audit_auditentry",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+    assert AuditEntry.objects.count() == 2
