@@ -2,7 +2,7 @@
 
 ``MultiFernet`` over dedicated keys (``FIELD_ENCRYPTION_KEYS``, newest first): the
 newest encrypts, every listed key decrypts, so keys rotate by prepending a new one and
-re-saving (``manage.py rotate_field_keys``). The keys are not derived from
+running ``manage.py rotate_field_keys``. The keys are not derived from
 ``SECRET_KEY``: a leaked session secret must not unlock survivor data.
 """
 
@@ -13,7 +13,7 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import models
+from django.db import connection, models
 
 
 @lru_cache(maxsize=1)
@@ -70,3 +70,48 @@ class EncryptedTextField(models.TextField):
         if lookup_name != "isnull":
             return None
         return super().get_lookup(lookup_name)
+
+
+def encrypted_fields() -> list[tuple[type[models.Model], list[str]]]:
+    """Every model with encrypted columns, and those columns."""
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_models():
+        names = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+        if names:
+            found.append((model, names))
+    return found
+
+
+def rotate_all(*, batch_size: int = 500) -> int:
+    """Re-encrypt every stored value under the newest key; returns rows rewritten.
+
+    After it, older keys can be dropped from ``FIELD_ENCRYPTION_KEYS``. Values are
+    re-encrypted token to token (``MultiFernet.rotate``) through ``update()``, so no
+    timestamps move and no plaintext is held longer than one row.
+    """
+    rewritten = 0
+    for model, names in encrypted_fields():
+        quote = connection.ops.quote_name
+        table = quote(model._meta.db_table)
+        columns = ", ".join(quote(model._meta.get_field(n).column) for n in names)
+        pk_column = quote(model._meta.pk.column)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {pk_column}, {columns} FROM {table}")  # noqa: S608 (names from model meta)
+            rows = cursor.fetchall()
+        for row in rows:
+            pk, tokens = row[0], row[1:]
+            rotated = {
+                name: rotate(token) for name, token in zip(names, tokens, strict=True) if token
+            }
+            if rotated:
+                # Write the rotated tokens as they are: bypass get_prep_value.
+                sets = ", ".join(f"{quote(model._meta.get_field(n).column)} = %s" for n in rotated)
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"UPDATE {table} SET {sets} WHERE {pk_column} = %s",  # noqa: S608
+                        [*rotated.values(), pk],
+                    )
+                rewritten += 1
+    return rewritten

@@ -44,3 +44,16 @@ def test_encrypted_fields_refuse_lookups_that_cannot_work():
 
     with pytest.raises(FieldError):
         list(Survivor.objects.filter(given_name__icontains="x"))
+
+
+@pytest.mark.django_db
+def test_rotate_field_keys_rewrites_everything_under_the_newest_key(settings):
+    from django.core.management import call_command
+
+    survivor = SurvivorFactory(given_name="canary-rotate", phone="canary-phone")
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, *settings.FIELD_ENCRYPTION_KEYS]
+    call_command("rotate_field_keys")
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key is gone
+    reloaded = Survivor.objects.get(pk=survivor.pk)
+    assert (reloaded.given_name, reloaded.phone) == ("canary-rotate", "canary-phone")
