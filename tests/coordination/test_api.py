@@ -76,13 +76,25 @@ def apply_consent(state, survivor, agencies):
     return set(spec["categories"]) if active else set()
 
 
+# viewer -> (agency, role, relation to the referral)
 VIEWERS = {
-    "referrer_liaison": "liaison",
-    "recipient_caseworker": "caseworker",
-    "unrelated_caseworker": "outsider",
-    "recipient_admin": "admin",
-    "compliance": "compliance",
+    "referrer_liaison": ("police", "liaison", "referrer"),
+    "referrer_caseworker": ("police", "caseworker", "referrer"),
+    "recipient_caseworker": ("shelter", "caseworker", "recipient"),
+    "recipient_liaison": ("shelter", "liaison", "recipient"),
+    "recipient_admin": ("shelter", "agency_admin", "recipient"),
+    "unrelated_caseworker": ("outsider", "caseworker", "unrelated"),
+    "unrelated_liaison": ("outsider", "liaison", "unrelated"),
+    "compliance": ("oversight", "compliance_officer", "unrelated"),
 }
+
+
+def viewer_member(viewer, members, agencies):
+    agency, role, _ = VIEWERS[viewer]
+    for member in members.values():
+        if member.agency_id == agencies[agency].id and member.role == role:
+            return member
+    return MemberFactory(agency=agencies[agency], role=role)
 
 
 def sync_statuses(survivor):
@@ -114,7 +126,7 @@ def test_no_response_carries_a_canary_the_rule_does_not_release(viewer, state, m
     categories = apply_consent(state, survivor, agencies)
     sync_statuses(survivor)
 
-    client = client_for(members[VIEWERS[viewer]])
+    client = client_for(viewer_member(viewer, members, agencies))
     responses = {
         "list": client.get("/api/v1/referrals/"),
         "detail": client.get(f"/api/v1/referrals/{referral.id}/"),
@@ -131,30 +143,34 @@ def test_no_response_carries_a_canary_the_rule_does_not_release(viewer, state, m
     }
     seen = set().union(*(released_canaries(r.content.decode()) for r in responses.values()))
 
-    writes = (responses["transition"].status_code, responses["add_note"].status_code)
-    if viewer == "referrer_liaison":
+    _, role, relation = VIEWERS[viewer]
+    reads_referrals = role in ("liaison", "caseworker")
+    visible = relation == "referrer" or (relation == "recipient" and bool(categories))
+    if not reads_referrals:
+        expected, detail, writes = set(), 403, (403, 403)
+    elif not visible:
+        expected, detail, writes = set(), 404, (404, 404)
+        assert responses["list"].json()["results"] == []
+        assert responses["notes"].status_code == 404
+    elif relation == "referrer":
         expected = set(CANARIES) | {"note:referrer"}
         if "case_notes" in categories:
             expected.add("note:recipient")
-        assert responses["detail"].status_code == 200
-        assert writes == (403, 201)  # only caseworkers accept; the referrer may add notes
-    elif viewer == "recipient_caseworker" and categories:
+        detail, writes = 200, (403, 201)  # only a recipient's caseworker accepts
+    else:
         expected = {n for n, c in FIELD_CATEGORY.items() if c in categories} | {"note:recipient"}
         if "narrative" in categories:
             expected.add("note:referrer")
-        assert responses["detail"].status_code == 200
+        detail = 200
+        writes = (200 if role == "caseworker" else 403, 201)
         assert [r["id"] for r in responses["list"].json()["results"]] == [str(referral.id)]
-        assert writes == (200, 201)
-    else:
-        expected = set()
-        if viewer in ("recipient_caseworker", "unrelated_caseworker"):
-            assert responses["detail"].status_code == 404
-            assert responses["notes"].status_code == 404
-            assert responses["list"].json()["results"] == []
-            assert writes == (404, 404)
-        else:
-            assert responses["detail"].status_code == 403
-            assert writes == (403, 403)
+    assert responses["detail"].status_code == detail
+    assert (responses["transition"].status_code, responses["add_note"].status_code) == writes
+    # survivor profiles are the owner agency's liaisons' alone
+    owner_liaison = relation == "referrer" and role == "liaison"
+    assert responses["survivor"].status_code == (
+        200 if owner_liaison else 403 if role != "liaison" else 404
+    )
     assert seen == expected
 
 
