@@ -239,6 +239,8 @@ REST_FRAMEWORK = {
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "NUM_PROXIES": None,
+    # ?format= is ours (audit export), not DRF's renderer override.
+    "URL_FORMAT_OVERRIDE": None,
 }
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Bearer",

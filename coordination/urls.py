@@ -7,6 +7,7 @@ from coordination import health, web
 api_v1 = [
     path("", include("agencies.api.urls")),
     path("", include("coordination.api.urls")),
+    path("", include("audit.api.urls")),
 ]
 
 urlpatterns = [

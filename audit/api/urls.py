@@ -1,0 +1,8 @@
+from django.urls import path
+
+from audit.api import views
+
+urlpatterns = [
+    path("audit/entries/", views.AuditEntryListView.as_view(), name="audit-entries"),
+    path("audit/verify/", views.AuditVerifyView.as_view(), name="audit-verify"),
+]
