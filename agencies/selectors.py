@@ -24,5 +24,18 @@ def agency_directory():
     return Agency.objects.filter(is_active=True)
 
 
+def recipient_agencies(actor_agency_id: int, ids) -> tuple[list[Agency], str | None]:
+    """Active agencies named as recipients, or the reason the list is unacceptable."""
+    ids = list(dict.fromkeys(ids or ()))
+    if not ids:
+        return [], "Name at least one recipient agency."
+    if actor_agency_id in ids:
+        return [], "Your own agency cannot be a recipient."
+    found = list(Agency.objects.filter(pk__in=ids, is_active=True))
+    if len(found) != len(ids):
+        return [], "Unknown or inactive agency."
+    return found, None
+
+
 def members_of(agency: Agency):
     return Membership.objects.select_related("user", "agency").filter(agency=agency)

@@ -51,3 +51,6 @@ FIELD_CATEGORY: dict[str, str] = {
 }
 
 PII_FIELDS = frozenset(FIELD_CATEGORY)
+# The survivor profile's own PII (narrative belongs to the referral), in declared order.
+SURVIVOR_PII_FIELDS = tuple(name for name in FIELD_CATEGORY if name != "narrative")
+SURVIVOR_CATEGORIES = frozenset(FIELD_CATEGORY[name] for name in SURVIVOR_PII_FIELDS)

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from agencies.errors import Conflict, Forbidden, InvalidInput, NotFound
-from agencies.models import Agency, Membership, Role
+from agencies.models import Membership, Role
+from agencies.selectors import recipient_agencies
 from audit.models import Action
 from audit.recorder import record
 from consent.categories import ALL_CATEGORIES
@@ -43,18 +44,6 @@ def _check_liaison_of_owner(actor: Membership, survivor) -> None:
         raise Forbidden("Only a liaison of the survivor's agency records or revokes consent.")
 
 
-def _validated_recipients(actor: Membership, recipient_ids) -> list[Agency]:
-    ids = list(dict.fromkeys(recipient_ids or ()))
-    if not ids:
-        raise InvalidInput(fields={"recipients": ["Name at least one recipient agency."]})
-    if actor.agency_id in ids:
-        raise InvalidInput(fields={"recipients": ["Your own agency cannot be a recipient."]})
-    found = list(Agency.objects.filter(pk__in=ids, is_active=True))
-    if len(found) != len(ids):
-        raise InvalidInput(fields={"recipients": ["Unknown or inactive agency."]})
-    return found
-
-
 def consent_create(
     *,
     actor: Membership,
@@ -82,7 +71,9 @@ def consent_create(
     now = timezone.now()
     valid_from = valid_from or now
     errors: dict[str, list[str]] = {}
-    agencies = _validated_recipients(actor, recipients)
+    agencies, problem = recipient_agencies(actor.agency_id, recipients)
+    if problem:
+        errors["recipients"] = [problem]
     cats = list(dict.fromkeys(categories or ()))
     if not cats or not set(cats) <= ALL_CATEGORIES:
         errors["categories"] = [f"Choose one or more of {', '.join(sorted(ALL_CATEGORIES))}."]

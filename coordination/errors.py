@@ -1,7 +1,8 @@
 """One map from errors to HTTP: every error is JSON ``{"code", "detail"}``.
 
 Validation errors add ``"fields"``. Never an HTML page, never a stack trace, in any
-profile; details never echo submitted values.
+profile. Domain details never carry survivor data; field messages may name the
+caller's own submitted value back to that caller, never to anyone else.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from agencies.models import Membership
 from audit.models import Action, Outcome
 from audit.recorder import record
 from consent import policy
-from consent.categories import Category
+from consent.categories import SURVIVOR_CATEGORIES, Category
 from coordination import services
 from coordination.models import CaseNote, RecipientStatus, Referral, Survivor
 
@@ -46,7 +46,7 @@ def access_survivor(member: Membership, survivor_id) -> Survivor:
         object_type="survivor",
         object_id=survivor.pk,
         survivor_ref=survivor.ref,
-        categories=["identity", "contact", "location", "immigration"],
+        categories=SURVIVOR_CATEGORIES,
     )
     return survivor
 
@@ -89,7 +89,7 @@ def access_referral(member: Membership, referral_id, *, audit_action: str = Acti
 def notes_visible(member: Membership, referral: Referral, release) -> list[CaseNote]:
     """Own agency's notes; the referrer also sees a recipient's notes under its
     ``case_notes`` consent; a recipient sees the referrer's under ``narrative``."""
-    notes = list(CaseNote.objects.filter(referral=referral).select_related("author"))
+    notes = list(CaseNote.objects.filter(referral=referral))
     if release.relation == policy.REFERRER:
         back = policy.back_releases(referral)
         return [

@@ -12,12 +12,13 @@ from datetime import date
 from django.db import transaction
 
 from agencies.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from agencies.models import Agency, Membership, Need, Role
+from agencies.models import Membership, Need, Role
+from agencies.selectors import recipient_agencies
 from audit.models import Action
 from audit.recorder import SYSTEM, record
 from consent import policy
 from consent import services as consent_services
-from consent.categories import FIELD_CATEGORY, PII_FIELDS
+from consent.categories import FIELD_CATEGORY, SURVIVOR_PII_FIELDS
 from coordination import etags, events, states
 from coordination.models import (
     CaseNote,
@@ -30,7 +31,7 @@ from coordination.models import (
 
 TEXT_MAX = 2000
 NARRATIVE_MAX = 20000
-SURVIVOR_FIELDS = (*sorted(PII_FIELDS - {"narrative"}), "preferred_language")
+SURVIVOR_FIELDS = (*SURVIVOR_PII_FIELDS, "preferred_language")
 
 
 class IllegalTransition(Conflict):
@@ -154,7 +155,7 @@ def _move(
     locked.version += 1
     locked.save(update_fields=["status", "version", "updated_at"])
     kind = "consent.revoked" if target == states.CONSENT_REVOKED else f"referral.{target}"
-    events.emit(kind=kind, referral=locked.referral, agency_id=locked.agency_id, status=target)
+    events.emit(kind=kind, referral=recipient.referral, agency_id=locked.agency_id, status=target)
     return locked
 
 
@@ -254,14 +255,9 @@ def referral_create(
     errors = {}
     if survivor is None or survivor.owner_agency_id != actor.agency_id:
         errors["survivor"] = ["Unknown survivor."]
-    ids = list(dict.fromkeys(recipients or ()))
-    agencies = list(Agency.objects.filter(pk__in=ids, is_active=True))
-    if not ids:
-        errors["recipients"] = ["Name at least one recipient agency."]
-    elif actor.agency_id in ids:
-        errors["recipients"] = ["You cannot refer to your own agency."]
-    elif len(agencies) != len(ids):
-        errors["recipients"] = ["Unknown or inactive agency."]
+    agencies, problem = recipient_agencies(actor.agency_id, recipients)
+    if problem:
+        errors["recipients"] = [problem]
     needs = list(dict.fromkeys(needs or ()))
     if not needs or not set(needs) <= set(Need.values):
         errors["needs"] = [f"Choose one or more of {', '.join(Need.values)}."]

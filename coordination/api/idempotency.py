@@ -12,6 +12,8 @@ from django.utils import timezone
 from rest_framework.response import Response
 
 from agencies.errors import Conflict, DomainError
+from audit.models import Action
+from audit.recorder import record
 from coordination.models import IdempotencyRecord
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
@@ -51,6 +53,15 @@ def idempotent(create):
         fingerprint = _fingerprint(request)
         claim = _claim(request.user, key, fingerprint)
         if claim.status_code is not None:
+            # A replay discloses the stored response again: it is an access like any other.
+            with transaction.atomic():
+                record(
+                    action=Action.VIEW,
+                    actor=request.member.as_actor(),
+                    object_type="idempotent_replay",
+                    object_id=claim.pk,
+                    detail={"path": request.path, "status": claim.status_code},
+                )
             return Response(
                 json.loads(claim.response_body),
                 status=claim.status_code,

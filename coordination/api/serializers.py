@@ -7,12 +7,12 @@ from rest_framework import serializers
 
 from agencies.models import Need
 from consent import policy
-from consent.categories import ALL_CATEGORIES, FIELD_CATEGORY
+from consent.categories import ALL_CATEGORIES, SURVIVOR_PII_FIELDS
 from consent.models import Method, Purpose, RevocationChannel, SignedBy
 from coordination import states
 from coordination.models import Urgency
 
-SURVIVOR_PII = tuple(name for name in FIELD_CATEGORY if name != "narrative")
+SURVIVOR_PII = SURVIVOR_PII_FIELDS
 
 
 class SurvivorInputSerializer(serializers.Serializer):

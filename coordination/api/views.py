@@ -290,9 +290,8 @@ class TransitionView(APIView):
             if_match=_if_match(request),
             **body.validated_data,
         )
-        referral = selectors.referrals_visible_to(request.member).filter(pk=referral_id).first()
-        if referral is None:  # e.g. cancelled by a referrer: still visible; defensive
-            return Response(status=status.HTTP_204_NO_CONTENT)
+        # Still visible: a user's transition never withdraws the caller's own access.
+        referral = selectors.referrals_visible_to(request.member).get(pk=referral_id)
         data, _ = _render_referrals(request.member, [referral])
         return Response(data[0], headers={"ETag": _etag(referral, request.member)})
 

@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from consent.categories import FIELD_CATEGORY
 from consent.models import ConsentRevocation
 from coordination import services
@@ -279,6 +280,8 @@ def test_idempotency_key_replays_and_refuses_a_different_body(members, agencies)
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
     assert Survivor.objects.count() == 1
+    replay = AuditEntry.objects.order_by("-seq").first()
+    assert (replay.action, replay.object_type) == ("view", "idempotent_replay")
     other = liaison.post(
         "/api/v1/survivors/", {"given_name": "other"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
     )
