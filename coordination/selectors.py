@@ -16,7 +16,7 @@ from coordination import services
 from coordination.models import CaseNote, RecipientStatus, Referral, Survivor
 
 
-def _denied(member: Membership, object_type: str, object_id) -> NotFound:
+def denied_not_found(member: Membership, object_type: str, object_id) -> NotFound:
     record(
         action=Action.DENIED,
         actor=member.as_actor(),
@@ -39,7 +39,7 @@ def access_survivor(member: Membership, survivor_id) -> Survivor:
     """
     survivor = Survivor.objects.filter(pk=survivor_id).first()
     if survivor is None or survivor.owner_agency_id != member.agency_id:
-        raise _denied(member, "survivor", survivor_id)
+        raise denied_not_found(member, "survivor", survivor_id)
     record(
         action=Action.VIEW,
         actor=member.as_actor(),
@@ -68,7 +68,7 @@ def access_referral(member: Membership, referral_id, *, audit_action: str = Acti
     """
     referral = referrals_visible_to(member).filter(pk=referral_id).first()
     if referral is None:
-        raise _denied(member, "referral", referral_id)
+        raise denied_not_found(member, "referral", referral_id)
     release = policy.release(member.agency_id, referral)
     record(
         action=audit_action,
@@ -116,4 +116,26 @@ def audit_list(member: Membership, object_type: str, count: int, filters: dict) 
         actor=member.as_actor(),
         object_type=object_type,
         detail={"count": count, "filters": filters},
+    )
+
+
+def audit_referral_list(member: Membership, referrals, releases: dict) -> None:
+    """One ``list`` entry naming each referral shown: its survivor ``ref``, the
+    categories released and the consents that released them (runs in the caller's
+    transaction, so the entry commits with the disclosure)."""
+    audit_list(
+        member,
+        "referral",
+        len(referrals),
+        {
+            "items": [
+                {
+                    "referral": str(r.id),
+                    "ref": r.survivor.ref,
+                    "categories": sorted(releases[r.id].categories),
+                    "consents": list(releases[r.id].consent_ids),
+                }
+                for r in referrals
+            ]
+        },
     )

@@ -197,6 +197,26 @@ def consent_record(*, actor: Membership, survivor_id, **fields):
 
 
 @transaction.atomic(durable=True)
+def consent_record_many(*, actor: Membership, survivor_id, grants: list[tuple], **fields):
+    """Record one consent per ``(recipients, categories)`` grant, all sharing the other
+    elements, and release what they cover, in one transaction: the survivor's choices
+    per recipient agency and category are recorded together or not at all."""
+    survivor = Survivor.objects.select_for_update().filter(pk=survivor_id).first()
+    if survivor is None or survivor.owner_agency_id != actor.agency_id:
+        raise NotFound
+    if not grants:
+        raise InvalidInput(fields={"recipients": ["Name at least one recipient agency."]})
+    consents = [
+        consent_services.consent_create(
+            actor=actor, survivor=survivor, recipients=recipients, categories=categories, **fields
+        )
+        for recipients, categories in grants
+    ]
+    _release_covered(survivor)
+    return consents
+
+
+@transaction.atomic(durable=True)
 def consent_revoke(*, actor: Membership, consent_id, reason: str, channel: str):
     """Revoke consent; access ends now, and uncovered recipients move to
     ``consent_revoked`` with a ``consent.revoked`` event."""

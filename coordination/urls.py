@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from coordination import health, web
+from coordination import health
 
 api_v1 = [
     path("", include("agencies.api.urls")),
@@ -11,15 +11,14 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", web.home, name="home"),
-    path("accounts/login/", web.login_view, name="login"),
-    path("accounts/logout/", web.logout_view, name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Server-rendered pages for agency staff (coordination/web/).
+    path("", include("coordination.web.urls")),
 ]
 
 handler400 = "coordination.errors.handler400"

@@ -174,6 +174,16 @@ class ReferralOutputSerializer(serializers.BaseSerializer):
         return data
 
 
+def referrals_data(member, referrals) -> tuple[list[dict], dict]:
+    """Referrals as ``member`` may see them, and their ``Release`` by id (one query each
+    for the releases and the referrer's back-releases, whatever the page size)."""
+    releases = policy.releases(member.agency_id, referrals)
+    outgoing = [r for r in referrals if releases[r.id].relation == policy.REFERRER]
+    backs = policy.back_releases_many(outgoing)
+    context = {"member": member, "releases": releases, "backs": backs}
+    return [ReferralOutputSerializer(r, context=context).data for r in referrals], releases
+
+
 def note_data(note) -> dict:
     return {
         "id": str(note.id),

@@ -158,14 +158,6 @@ class ConsentRevokeView(APIView):
         return Response(s.ConsentOutputSerializer(consent).data)
 
 
-def _render_referrals(member, referrals) -> list[dict]:
-    releases = policy.releases(member.agency_id, referrals)
-    outgoing = [r for r in referrals if releases[r.id].relation == policy.REFERRER]
-    backs = policy.back_releases_many(outgoing)
-    context = {"member": member, "releases": releases, "backs": backs}
-    return [s.ReferralOutputSerializer(r, context=context).data for r in referrals], releases
-
-
 class ReferralListView(GenericAPIView):
     """Outgoing and incoming referrals visible to the caller, redacted by consent."""
 
@@ -229,23 +221,8 @@ class ReferralListView(GenericAPIView):
         referrals = self._filtered(request)
         with transaction.atomic():
             page = self.paginate_queryset(referrals)
-            data, releases = _render_referrals(request.member, page)
-            selectors.audit_list(
-                request.member,
-                "referral",
-                len(page),
-                {
-                    "items": [
-                        {
-                            "referral": str(r.id),
-                            "ref": r.survivor.ref,
-                            "categories": sorted(releases[r.id].categories),
-                            "consents": list(releases[r.id].consent_ids),
-                        }
-                        for r in page
-                    ]
-                },
-            )
+            data, releases = s.referrals_data(request.member, page)
+            selectors.audit_referral_list(request.member, page, releases)
             return self.get_paginated_response(data)
 
     @extend_schema(request=s.ReferralInputSerializer, responses={201: OpenApiTypes.OBJECT})
@@ -258,7 +235,7 @@ class ReferralListView(GenericAPIView):
             actor=request.member, survivor_id=fields.pop("survivor"), **fields
         )
         referral = selectors.referrals_visible_to(request.member).get(pk=referral.pk)
-        data, _ = _render_referrals(request.member, [referral])
+        data, _ = s.referrals_data(request.member, [referral])
         return Response(
             data[0],
             status=status.HTTP_201_CREATED,
@@ -273,7 +250,7 @@ class ReferralDetailView(APIView):
     def get(self, request, referral_id):
         with transaction.atomic():
             referral, _ = selectors.access_referral(request.member, referral_id)
-            data, _ = _render_referrals(request.member, [referral])
+            data, _ = s.referrals_data(request.member, [referral])
         return Response(data[0], headers={"ETag": _etag(referral, request.member)})
 
 
@@ -292,7 +269,7 @@ class TransitionView(APIView):
         )
         # Still visible: a user's transition never withdraws the caller's own access.
         referral = selectors.referrals_visible_to(request.member).get(pk=referral_id)
-        data, _ = _render_referrals(request.member, [referral])
+        data, _ = s.referrals_data(request.member, [referral])
         return Response(data[0], headers={"ETag": _etag(referral, request.member)})
 
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from agencies import services
 from agencies.selectors import membership_for
+from coordination.web.pages import NAVIGATION
 
 
 class LoginForm(forms.Form):
@@ -35,7 +36,7 @@ def login_view(request):
             return redirect("/")
     return render(
         request,
-        "registration/login.html",
+        "web/login.html",
         {"form": form, "error": error},
         status=401 if error else 200,
     )
@@ -52,7 +53,8 @@ def logout_view(request):
 
 
 def home(request):
+    """Each role starts on its own main page."""
     member = membership_for(request.user)
     if member is None:
         return redirect("/accounts/login/")
-    return render(request, "home.html", {"member": member})
+    return redirect(NAVIGATION[member.role][0][0])

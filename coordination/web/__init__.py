@@ -1,0 +1,2 @@
+"""Server-rendered pages for agency staff. They call the services and selectors the
+API calls, so access, validation and audit are decided once."""

@@ -1,0 +1,82 @@
+"""Compliance officer pages: audit search with the API's filters (and links to its
+streamed export), chain verification. Each read of the trail is itself audited, as
+the API's is."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.db import transaction
+from django.http import QueryDict
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from agencies.models import Role
+from audit.api.views import AuditEntryFilter
+from audit.models import Action, AuditEntry
+from audit.recorder import record
+from audit.verify import verify_chain
+from coordination.web.forms import AuditSearchForm
+from coordination.web.pages import member_page
+
+PAGE_SIZE = 50
+
+
+def _filters(form: AuditSearchForm) -> dict[str, str]:
+    """The form's values as the audit API's query parameters."""
+    params = {}
+    for name, value in form.cleaned_data.items():
+        if value in (None, ""):
+            continue
+        params[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return params
+
+
+@require_GET
+@member_page(Role.COMPLIANCE_OFFICER)
+def audit_search(request):
+    """Filter the trail (newest first, ``before`` pages back); export links stream
+    every match through the API (``format=csv|json``), which audits the export."""
+    form = AuditSearchForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return render(request, "web/audit.html", {"form": form, "entries": None}, status=400)
+    params = _filters(form) if form.is_bound else {}
+    query = QueryDict(mutable=True)
+    query.update(params)
+    entries = AuditEntryFilter(query, queryset=AuditEntry.objects.all()).qs.order_by("-seq")
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        entries = entries.filter(seq__lt=int(before))
+    with transaction.atomic():
+        page = list(entries[: PAGE_SIZE + 1])
+        shown = page[:PAGE_SIZE]
+        record(
+            action=Action.LIST,
+            actor=request.member.as_actor(),
+            object_type="audit_entry",
+            detail={"count": len(shown), "filters": params},
+        )
+    older = urlencode({**params, "before": shown[-1].seq}) if len(page) > PAGE_SIZE else ""
+    context = {
+        "form": form,
+        "entries": shown,
+        "older": older,
+        "export_csv": "/api/v1/audit/entries/?" + urlencode({**params, "format": "csv"}),
+        "export_json": "/api/v1/audit/entries/?" + urlencode({**params, "format": "json"}),
+    }
+    return render(request, "web/audit.html", context)
+
+
+@require_GET
+@member_page(Role.COMPLIANCE_OFFICER)
+def audit_verify(request):
+    """Recompute the chain against the stored signed checkpoints (audited ``verify``)."""
+    result = verify_chain()
+    with transaction.atomic():
+        record(
+            action=Action.VERIFY,
+            actor=request.member.as_actor(),
+            object_type="audit_chain",
+            detail={"ok": result.ok, "first_bad_seq": result.first_bad_seq},
+        )
+    return render(request, "web/audit_verify.html", {"result": result})

@@ -1,0 +1,196 @@
+"""Liaison pages: survivor profiles, consent (record and one-step revoke), new referrals.
+
+Each page reads through the selectors and writes through the services the API uses,
+and so writes the same audit entries.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from agencies.errors import InvalidInput, NotFound
+from agencies.models import Role
+from agencies.selectors import agency_directory
+from consent.categories import SURVIVOR_PII_FIELDS
+from consent.models import Consent
+from coordination import selectors, services
+from coordination.api.serializers import survivor_data
+from coordination.web.forms import ConsentForm, ReferralForm, RevokeForm, SurvivorForm
+from coordination.web.pages import apply_errors, member_page
+
+LIST_LIMIT = 100
+
+
+def _other_agencies(member):
+    return [a for a in agency_directory() if a.pk != member.agency_id]
+
+
+@require_http_methods(["GET", "POST"])
+@member_page(Role.LIAISON)
+def survivors(request):
+    """The agency's survivor profiles (newest first) and the form to add one."""
+    member = request.member
+    form = SurvivorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            survivor = services.survivor_create(actor=member, data=form.service_data())
+        except InvalidInput as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, f"Profile {survivor.ref} created.")
+            return redirect("web:survivor", survivor_id=survivor.pk)
+    if request.method == "POST":  # invalid: the form again, nothing written, no list read
+        return render(request, "web/survivors.html", {"rows": None, "form": form}, status=400)
+    with transaction.atomic():
+        page = list(selectors.survivors_of(member)[:LIST_LIMIT])
+        selectors.audit_list(member, "survivor", len(page), {"refs": [s.ref for s in page]})
+        rows = [survivor_data(s) for s in page]
+    return render(request, "web/survivors.html", {"rows": rows, "form": form})
+
+
+@require_http_methods(["GET"])
+@member_page(Role.LIAISON)
+def survivor(request, survivor_id):
+    """One profile of the agency (audited ``view``, all survivor categories)."""
+    with transaction.atomic():
+        try:
+            found = selectors.access_survivor(request.member, survivor_id)
+        except NotFound as error:
+            denied = error  # caught inside the transaction so that the denial commits
+        else:
+            denied = None
+    if denied is not None:
+        raise denied
+    data = survivor_data(found)
+    fields = [(name.replace("_", " "), data.get(name)) for name in SURVIVOR_PII_FIELDS]
+    return render(request, "web/survivor.html", {"survivor": found, "fields": fields, "data": data})
+
+
+def _own_survivor(member, survivor_id):
+    """The agency's survivor, or not-found with a ``denied`` entry (no PII read)."""
+    found = selectors.survivors_of(member).filter(pk=survivor_id).first()
+    if found is None:
+        with transaction.atomic():
+            error = selectors.denied_not_found(member, "survivor", survivor_id)
+        raise error
+    return found
+
+
+def _consents_page(request, found_survivor, form, revoke_form=None, status=200):
+    member = request.member
+    with transaction.atomic():
+        consents = list(
+            Consent.objects.filter(owner_agency_id=member.agency_id, survivor=found_survivor)
+            .select_related("revocation")
+            .prefetch_related("recipients")
+            .order_by("-recorded_at", "-id")
+        )
+        selectors.audit_list(
+            member, "consent", len(consents), {"consents": [str(c.id) for c in consents]}
+        )
+    return render(
+        request,
+        "web/consents.html",
+        {
+            "survivor": found_survivor,
+            "consents": consents,
+            "form": form,
+            "revoke_form": revoke_form or RevokeForm(),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@member_page(Role.LIAISON)
+def consents(request, survivor_id):
+    """A survivor's consents, each revocable in one step, and the form to record one
+    with the survivor's choice per recipient agency and data category."""
+    member = request.member
+    found = _own_survivor(member, survivor_id)
+    form = ConsentForm(request.POST or None, agencies=_other_agencies(member))
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                recorded = services.consent_record_many(
+                    actor=member,
+                    survivor_id=found.pk,
+                    grants=form.grants(),
+                    **form.service_fields(),
+                )
+            except InvalidInput as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, f"{len(recorded)} consent record(s) saved.")
+                return redirect("web:consents", survivor_id=found.pk)
+        # Invalid: the form again with its errors; nothing written, nothing else read.
+        return render(
+            request,
+            "web/consents.html",
+            {"survivor": found, "consents": None, "form": form},
+            status=400,
+        )
+    return _consents_page(request, found, form)
+
+
+@require_POST
+@member_page(Role.LIAISON)
+def consent_revoke(request, consent_id):
+    """Revoke in one step: reason and channel; access ends at once."""
+    form = RevokeForm(request.POST)
+    consent = (
+        Consent.objects.filter(pk=consent_id, owner_agency_id=request.member.agency_id)
+        .select_related("survivor")
+        .first()
+    )
+    if consent is None:
+        with transaction.atomic():
+            error = selectors.denied_not_found(request.member, "consent", consent_id)
+        raise error
+    if not form.is_valid():
+        messages.error(request, "To revoke, give a reason and how the survivor told you.")
+        return redirect("web:consents", survivor_id=consent.survivor_id)
+    try:
+        services.consent_revoke(actor=request.member, consent_id=consent.pk, **form.cleaned_data)
+    except InvalidInput as error:
+        messages.error(request, error.detail)
+    else:
+        messages.success(request, "Consent revoked. Access ended now.")
+    return redirect("web:consents", survivor_id=consent.survivor_id)
+
+
+@require_http_methods(["GET", "POST"])
+@member_page(Role.LIAISON)
+def referral_new(request):
+    """Refer one of the agency's survivors to one or more agencies."""
+    member = request.member
+    with transaction.atomic():
+        own = list(selectors.survivors_of(member)[:LIST_LIMIT])
+        if request.method == "GET":
+            selectors.audit_list(member, "survivor", len(own), {"refs": [s.ref for s in own]})
+    form = ReferralForm(
+        request.POST or None,
+        initial={"survivor": request.GET.get("survivor", "")},
+        survivors=own,
+        agencies=_other_agencies(member),
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                referral = services.referral_create(
+                    actor=member,
+                    survivor_id=form.cleaned_data.pop("survivor"),
+                    **form.cleaned_data,
+                )
+            except InvalidInput as error:
+                apply_errors(form, error)
+            else:
+                messages.success(
+                    request, "Referral sent. It waits for consent where none covers it."
+                )
+                return redirect("web:referral", referral_id=referral.pk)
+        return render(request, "web/referral_new.html", {"form": form}, status=400)
+    return render(request, "web/referral_new.html", {"form": form})

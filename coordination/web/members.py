@@ -1,0 +1,79 @@
+"""Agency admin pages: the agency's members, adding one, changing a role, deactivating.
+Every change goes through ``agencies.services`` (which audits it)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from agencies import selectors, services
+from agencies.errors import Conflict, InvalidInput
+from agencies.models import Role
+from audit.models import Action
+from audit.recorder import record
+from coordination.web.forms import MemberAddForm, MemberRoleForm
+from coordination.web.pages import apply_errors, member_page
+
+
+@require_http_methods(["GET", "POST"])
+@member_page(Role.AGENCY_ADMIN)
+def members(request):
+    """The agency's members (audited ``list``, as the API's) and the form to add one."""
+    member = request.member
+    form = MemberAddForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                added = services.member_add(actor=member, **form.cleaned_data)
+            except InvalidInput as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, f"{added.user.username} added.")
+                return redirect("web:members")
+        return render(request, "web/members.html", {"form": form, "rows": None}, status=400)
+    with transaction.atomic():
+        rows = list(selectors.members_of(member.agency))
+        record(
+            action=Action.LIST,
+            actor=member.as_actor(),
+            object_type="membership",
+            detail={"count": len(rows)},
+        )
+    return render(
+        request,
+        "web/members.html",
+        {"form": form, "rows": rows, "roles": Role.choices, "me": member.pk},
+    )
+
+
+@require_POST
+@member_page(Role.AGENCY_ADMIN)
+def member_role(request, member_id):
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles.")
+        return redirect("web:members")
+    try:
+        changed = services.member_change_role(
+            actor=request.member, member_id=member_id, role=form.cleaned_data["role"]
+        )
+    except (InvalidInput, Conflict) as error:
+        problems = [" ".join(v) for v in (getattr(error, "fields", None) or {}).values()]
+        messages.error(request, " ".join(problems) or error.detail)
+    else:
+        messages.success(request, f"{changed.user.username} is now {changed.get_role_display()}.")
+    return redirect("web:members")
+
+
+@require_POST
+@member_page(Role.AGENCY_ADMIN)
+def member_deactivate(request, member_id):
+    try:
+        gone = services.member_deactivate(actor=request.member, member_id=member_id)
+    except Conflict as error:
+        messages.error(request, error.detail)
+    else:
+        messages.success(request, f"{gone.user.username} deactivated; their sessions ended.")
+    return redirect("web:members")

@@ -1,0 +1,101 @@
+"""What every page shares: who may open it, how a domain error reads in HTML, and the
+outbox position a page's live updates resume from.
+
+Pages call the same services and selectors as the API; nothing here decides access.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+
+from agencies.errors import DomainError, Forbidden, InvalidInput
+from agencies.models import Role
+from agencies.selectors import membership_for
+from audit.models import Action, Outcome
+from audit.recorder import record
+from coordination.errors import status_for
+from coordination.models import EventCounter
+
+# Where each role starts, and what its navigation offers.
+NAVIGATION = {
+    Role.LIAISON: [
+        ("web:outgoing", "Outgoing referrals"),
+        ("web:survivors", "Survivors"),
+        ("web:referral-new", "New referral"),
+    ],
+    Role.CASEWORKER: [("web:inbox", "Inbox")],
+    Role.COMPLIANCE_OFFICER: [
+        ("web:audit", "Audit search"),
+        ("web:audit-verify", "Chain verification"),
+    ],
+    Role.AGENCY_ADMIN: [("web:members", "Members")],
+}
+
+
+def member_page(*roles: str):
+    """A page for active members in one of ``roles``.
+
+    Anonymous visitors go to the login page. A member in another role gets a 403 page
+    and a ``denied`` audit entry. A domain error from a service renders as an HTML page
+    with the status the API would give (its denial, if any, is the service's to record).
+    """
+
+    def decorate(view):
+        @wraps(view)
+        @never_cache
+        @csrf_protect
+        def page(request, *args, **kwargs):
+            member = membership_for(request.user)
+            if member is None:
+                return redirect_to_login(request.get_full_path())
+            request.member = member
+            if roles and member.role not in roles:
+                with transaction.atomic():
+                    record(
+                        action=Action.DENIED,
+                        actor=member.as_actor(),
+                        outcome=Outcome.DENIED,
+                        object_type="page",
+                        object_id=request.resolver_match.url_name,
+                        detail={"code": "permission_denied"},
+                    )
+                return error_page(request, Forbidden())
+            try:
+                return view(request, *args, **kwargs)
+            except DomainError as error:
+                return error_page(request, error)
+
+        return page
+
+    return decorate
+
+
+def error_page(request, error: DomainError, status: int | None = None):
+    return render(
+        request,
+        "web/error.html",
+        {"code": error.code, "detail": error.detail},
+        status=status or status_for(error),
+    )
+
+
+def last_seq() -> int:
+    """The outbox position now. A page reads it before its data, so its socket resumes
+    from here and misses nothing that commits after the page was read."""
+    return EventCounter.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+
+
+def apply_errors(form, error: InvalidInput) -> None:
+    """Put a service's field errors on the form that collected the input (the service
+    decided them; the form only shows them next to the right field)."""
+    for name, messages in (error.fields or {}).items():
+        for message in messages if isinstance(messages, list) else [messages]:
+            form.add_error(name if name in form.fields else None, str(message))
+    if not error.fields:
+        form.add_error(None, error.detail)

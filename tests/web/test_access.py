@@ -1,0 +1,116 @@
+"""Who may open which page: anonymous -> login, wrong role -> 403 (audited), other
+agency's objects -> 404 (audited), and every page read writes exactly one entry."""
+
+import pytest
+
+from audit.models import AuditEntry
+from tests.web.conftest import entries_since, head
+
+PAGES = {
+    "/survivors/": {"liaison"},
+    "/referrals/new/": {"liaison"},
+    "/referrals/outgoing/": {"liaison"},
+    "/referrals/outgoing/table/": {"liaison"},
+    "/inbox/": {"caseworker"},
+    "/inbox/table/": {"caseworker"},
+    "/audit/": {"compliance"},
+    "/audit/verify/": {"compliance"},
+    "/members/": {"admin"},
+}
+ROLES = ("liaison", "caseworker", "admin", "compliance")
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_anonymous_visitor_is_sent_to_login(url, client, db):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+
+
+@pytest.mark.parametrize("url", PAGES)
+@pytest.mark.parametrize("role", ROLES)
+def test_each_page_opens_for_its_role_only_and_writes_one_entry(url, role, members, browser):
+    before = head()
+    response = browser(members[role]).get(url)
+    written = entries_since(before)
+    assert len(written) == 1
+    if role in PAGES[url]:
+        assert response.status_code == 200
+        assert written[0].outcome == "allowed"
+    else:
+        assert response.status_code == 403
+        assert b"Not available to your role" in response.content
+        assert (written[0].action, written[0].outcome) == ("denied", "denied")
+        assert written[0].actor_username == members[role].user.username
+
+
+def test_home_sends_each_role_to_its_start_page(members, browser):
+    starts = {
+        "liaison": "/referrals/outgoing/",
+        "caseworker": "/inbox/",
+        "admin": "/members/",
+        "compliance": "/audit/",
+    }
+    for role, start in starts.items():
+        assert browser(members[role]).get("/")["Location"] == start
+
+
+def test_navigation_offers_only_the_roles_pages(members, browser):
+    page = browser(members["caseworker"]).get("/inbox/").content.decode()
+    assert 'href="/inbox/"' in page
+    assert 'href="/survivors/"' not in page
+    assert 'href="/audit/"' not in page
+
+
+def test_another_agencys_survivor_is_not_found_and_the_denial_is_audited(
+    released, members, agencies, browser
+):
+    from tests.factories import MemberFactory
+
+    other_liaison = MemberFactory(agency=agencies["outsider"], role="liaison")
+    survivor = released["survivor"]
+    for url in (f"/survivors/{survivor.pk}/", f"/survivors/{survivor.pk}/consents/"):
+        before = head()
+        response = browser(other_liaison).get(url)
+        assert response.status_code == 404
+        assert b"canary" not in response.content
+        (entry,) = entries_since(before)
+        assert (entry.action, entry.object_type, entry.object_id) == (
+            "denied",
+            "survivor",
+            str(survivor.pk),
+        )
+
+
+def test_unreleased_referral_is_not_found_for_the_recipient_and_the_outsider(
+    released, members, browser
+):
+    url = f"/referrals/{released['referral'].pk}/"
+    for role in ("legal_caseworker", "outsider"):
+        before = head()
+        response = browser(members[role]).get(url)
+        assert response.status_code == 404
+        assert b"canary" not in response.content
+        (entry,) = entries_since(before)
+        assert (entry.action, entry.outcome, entry.object_type) == (
+            "denied",
+            "denied",
+            "referral",
+        )
+
+
+def test_forms_refuse_a_post_without_the_csrf_token(members, browser):
+    client = browser(members["liaison"])
+    before = AuditEntry.objects.count()
+    response = client.post("/survivors/", {"given_name": "Test"}, csrf=False)
+    assert response.status_code == 403
+    assert response.json()["code"] == "csrf_failed"
+    assert AuditEntry.objects.count() == before
+
+
+def test_logout_needs_post_and_ends_the_session(members, browser):
+    client = browser(members["liaison"])
+    assert client.client.get("/accounts/logout/").status_code == 405
+    response = client.post("/accounts/logout/", form_from="/referrals/outgoing/")
+    assert response["Location"] == "/accounts/login/"
+    assert client.get("/referrals/outgoing/").status_code == 302
