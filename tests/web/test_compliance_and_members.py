@@ -1,0 +1,104 @@
+"""Compliance officer and agency admin pages."""
+
+from django.contrib.auth import get_user_model
+
+from agencies.models import Membership
+from tests.factories import MemberFactory
+from tests.web.conftest import entries_since, head
+
+
+def test_audit_search_filters_by_survivor_ref_and_audits_the_search(released, members, browser):
+    ref = released["survivor"].ref
+    browser(members["caseworker"]).get(f"/referrals/{released['referral'].pk}/")
+    before = head()
+    page = browser(members["compliance"]).get("/audit/", survivor_ref=ref, action="view")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert body.count('<tr class="outcome-') == 1
+    assert members["caseworker"].user.username in body
+    assert f"/api/v1/audit/entries/?action=view&amp;survivor_ref={ref}&amp;format=csv" in body
+    (entry,) = entries_since(before)
+    assert entry.action == "list"
+    assert entry.object_type == "audit_entry"
+    assert entry.detail["filters"] == {"survivor_ref": ref, "action": "view"}
+
+
+def test_audit_search_refuses_a_malformed_filter(members, browser):
+    page = browser(members["compliance"]).get("/audit/", since="yesterday", actor="x")
+    assert page.status_code == 400
+    assert b"Enter a whole number." in page.content
+
+
+def test_audit_export_link_streams_through_the_audited_api(released, members, browser):
+    client = browser(members["compliance"])
+    body = client.get("/audit/").content.decode()
+    link = body.split('href="/api/v1/audit/entries/?format=csv"')
+    assert len(link) == 2
+    before = head()
+    response = client.client.get("/api/v1/audit/entries/?format=csv")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"seq,at,")
+    assert entries_since(before)[0].action == "export"
+
+
+def test_audit_pages_back_through_older_entries(members, browser):
+    client = browser(members["compliance"])
+    for _ in range(55):
+        client.get("/audit/verify/")
+    body = client.get("/audit/").content.decode()
+    assert "Older entries" in body
+    older = body.split('href="?before=')[1].split('"')[0]
+    assert 'class="outcome-' in client.get(f"/audit/?before={older}").content.decode()
+
+
+def test_verification_page_shows_an_intact_chain(members, browser):
+    page = browser(members["compliance"]).get("/audit/verify/")
+    assert b"The audit chain is intact" in page.content
+
+
+def test_admin_adds_a_member_changes_the_role_and_deactivates(members, agencies, browser):
+    client = browser(members["admin"])
+    response = client.post(
+        "/members/",
+        {"username": "new.worker", "password": "a-long-enough-passphrase", "role": "caseworker"},
+        form_from="/members/",
+    )
+    assert response.status_code == 302
+    added = Membership.objects.get(user__username="new.worker")
+    assert added.agency == agencies["shelter"]
+    client.post(f"/members/{added.pk}/role/", {"role": "liaison"}, form_from="/members/")
+    added.refresh_from_db()
+    assert added.role == "liaison"
+    client.post(f"/members/{added.pk}/deactivate/", {}, form_from="/members/")
+    added.refresh_from_db()
+    assert not added.is_active
+    assert not added.user.is_active
+    assert b"deactivated" in client.get("/members/").content
+
+
+def test_admin_form_errors_come_back_and_nothing_is_written(members, browser):
+    client = browser(members["admin"])
+    client.get("/members/")
+    before = head()
+    response = client.post(
+        "/members/", {"username": "x", "password": "short", "role": "compliance_officer"}
+    )
+    assert response.status_code == 400
+    assert b"Only a government (oversight) agency may have compliance officers." in response.content
+    assert not get_user_model().objects.filter(username="x").exists()
+    assert entries_since(before) == []
+
+
+def test_admin_cannot_touch_another_agencys_member(members, agencies, browser):
+    stranger = MemberFactory(agency=agencies["outsider"], role="caseworker")
+    client = browser(members["admin"])
+    response = client.post(f"/members/{stranger.pk}/deactivate/", {}, form_from="/members/")
+    assert response.status_code == 404
+    stranger.refresh_from_db()
+    assert stranger.is_active
+
+
+def test_admin_cannot_deactivate_themself(members, browser):
+    client = browser(members["admin"])
+    client.post(f"/members/{members['admin'].pk}/deactivate/", {}, form_from="/members/")
+    assert b"You cannot deactivate yourself." in client.get("/members/").content
