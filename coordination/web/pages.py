@@ -20,7 +20,6 @@ from agencies.selectors import membership_for
 from audit.models import Action, Outcome
 from audit.recorder import record
 from coordination.errors import status_for
-from coordination.models import EventCounter
 
 # Where each role starts, and what its navigation offers.
 NAVIGATION = {
@@ -83,12 +82,6 @@ def error_page(request, error: DomainError, status: int | None = None):
         {"code": error.code, "detail": error.detail},
         status=status or status_for(error),
     )
-
-
-def last_seq() -> int:
-    """The outbox position now. A page reads it before its data, so its socket resumes
-    from here and misses nothing that commits after the page was read."""
-    return EventCounter.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
 
 
 def apply_errors(form, error: InvalidInput) -> None:

@@ -17,11 +17,11 @@ from agencies.models import Role
 from agencies.selectors import agency_directory
 from consent import policy
 from consent.categories import SURVIVOR_PII_FIELDS
-from coordination import etags, selectors, services, states
+from coordination import etags, live, selectors, services, states
 from coordination.api.serializers import referrals_data
 from coordination.services import PreconditionFailed
 from coordination.web.forms import NoteForm, TransitionForm
-from coordination.web.pages import error_page, last_seq, member_page
+from coordination.web.pages import error_page, member_page
 
 LIST_LIMIT = 100
 ACTION_LABELS = {
@@ -66,7 +66,8 @@ def _rows(member, direction: str) -> list[dict]:
 
 
 def _list_page(request, direction: str, template: str, partial: bool):
-    seq = last_seq()  # before the read: what commits after it reaches the socket
+    # Read before the data: whatever commits after it reaches the page's socket.
+    seq = live.head_seq()
     rows = _rows(request.member, direction)
     context = {"rows": rows, "seq": seq, "direction": direction}
     return render(request, "web/_referral_table.html" if partial else template, context)
@@ -118,7 +119,7 @@ def referral(request, referral_id):
     ``received``. Missing and not released read alike: 404 with a ``denied`` entry.
     """
     member = request.member
-    seq = last_seq()
+    seq = live.head_seq()
     with transaction.atomic():
         try:
             found, release = selectors.access_referral(member, referral_id)
