@@ -17,7 +17,10 @@ from coordination import consumers, services
 from coordination.models import Event
 from tests.coordination import live_helpers as h
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("worker_connections_closed"),
+]
 
 
 @pytest.fixture(autouse=True)
