@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import DAPHNE, ROOT, free_port, wait_healthy
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -50,12 +48,6 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if item.get_closest_marker("browser") is None]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Server:
     def __init__(self, origin: str, env: dict, data_dir: str):
         self.origin, self.env, self.data_dir = origin, env, data_dir
@@ -75,7 +67,7 @@ class Server:
 @pytest.fixture(scope="session")
 def server():
     data_dir = tempfile.mkdtemp(prefix="srn-browser-")
-    port = _free_port()
+    port = free_port()
     origin = f"http://127.0.0.1:{port}"
     env = {
         k: v
@@ -93,35 +85,16 @@ def server():
     for step in (("migrate", "--noinput", "-v", "0"), ("seed_demo", "--password", PASSWORD)):
         done = running.manage(*step)
         assert done.returncode == 0, f"{step[0]} failed:\n{done.stderr[-2000:]}"
-    log = open(Path(data_dir) / "daphne.log", "w")  # noqa: SIM115 (closed below)
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
     daphne = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "coordination.asgi:application",
-        ],
+        [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "coordination.asgi:application"],
         cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                with urllib.request.urlopen(f"{origin}/healthz", timeout=2) as answer:  # noqa: S310
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            assert daphne.poll() is None, "daphne exited at start; see its log"
-            assert time.monotonic() < deadline, f"daphne not up in {START_TIMEOUT}s"
-            time.sleep(0.2)
+        wait_healthy(port, daphne, log, timeout=START_TIMEOUT)
         yield running
     finally:
         daphne.terminate()
