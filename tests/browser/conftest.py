@@ -126,7 +126,7 @@ def person(chromium, server):
     """``person("liaison")``: a signed-in page in its own browser context (own cookies)."""
     contexts = []
 
-    def sign_in(username: str, *, screenshot: str | None = None):
+    def sign_in(username: str, *, screenshot: str | None = None, keyboard: bool = False):
         context = chromium.new_context(
             viewport={"width": 1280, "height": 860}, base_url=server.origin
         )
@@ -134,12 +134,19 @@ def person(chromium, server):
         page = context.new_page()
         page.set_default_timeout(15_000)
         page.goto("/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        if screenshot:
-            shoot(page, screenshot)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state()
+        if keyboard:  # keys only: the username field has focus, Tab moves, Enter submits
+            page.keyboard.type(username)
+            page.keyboard.press("Tab")
+            page.keyboard.type(PASSWORD)
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
+        else:
+            page.get_by_label("Username").fill(username)
+            page.get_by_label("Password").fill(PASSWORD)
+            if screenshot:
+                shoot(page, screenshot)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_load_state()
         assert "/accounts/login/" not in page.url, f"{username} could not sign in"
         return page
 

@@ -96,6 +96,9 @@ def test_referral_workflow_updates_live_and_every_access_is_on_the_record(person
     assert still_same_load(worker)
     assert "Demo Person-One" in row.inner_text()  # identity released
     shoot(worker, "06-caseworker-inbox")
+    worker.set_viewport_size({"width": 390, "height": 760})  # a phone: the table reflows
+    shoot(worker, "06b-caseworker-inbox-phone")
+    worker.set_viewport_size({"width": 1280, "height": 860})
 
     # The liaison watches the outgoing list.
     liaison.goto("/referrals/outgoing/")
@@ -124,6 +127,10 @@ def test_referral_workflow_updates_live_and_every_access_is_on_the_record(person
     wait_live(worker)
     mark_loaded(worker)
     assert worker.locator("tr[data-referral]", has_text=ref).count() == 1
+    # ... and, in another tab, the referral itself is open.
+    worker_tab = worker.context.new_page()
+    worker_tab.goto(referral_url)
+    wait_live(worker_tab)
     liaison.goto("/survivors/")
     liaison.locator("tr", has_text=ref).get_by_role("link", name="Consents").click()
     liaison.get_by_label("Reason").fill("Asked by phone (demo)")
@@ -133,9 +140,15 @@ def test_referral_workflow_updates_live_and_every_access_is_on_the_record(person
     worker.locator("tr[data-referral]", has_text=ref).wait_for(state="detached", timeout=LIVE_WAIT)
     assert still_same_load(worker)
     assert ref not in worker.locator("main").inner_text()
+    # The open referral page drops the released fields from the screen too.
+    worker_tab.get_by_role("heading", name="Access to this referral has ended").wait_for(
+        timeout=LIVE_WAIT
+    )
+    assert "+1 555 0100" not in worker_tab.content()
+    shoot(worker_tab, "07b-caseworker-referral-after-revocation")
 
     # 8. The compliance officer finds every access, by survivor ref.
-    officer = person("compliance")
+    officer = person("compliance", keyboard=True)
     officer.get_by_label("Survivor ref").fill(ref)
     officer.get_by_role("button", name="Search").click()
     table = officer.locator("table.audit")
