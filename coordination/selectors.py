@@ -12,6 +12,7 @@ from audit.models import Action, Outcome
 from audit.recorder import record
 from consent import policy
 from consent.categories import SURVIVOR_CATEGORIES, Category
+from consent.models import Consent
 from coordination import services
 from coordination.models import CaseNote, RecipientStatus, Referral, Survivor
 
@@ -30,6 +31,16 @@ def denied_not_found(member: Membership, object_type: str, object_id) -> NotFoun
 
 def survivors_of(member: Membership) -> QuerySet[Survivor]:
     return Survivor.objects.filter(owner_agency_id=member.agency_id)
+
+
+def consents_of(member: Membership) -> QuerySet[Consent]:
+    """Consents recorded by the member's agency (for its own survivors), newest first."""
+    return (
+        Consent.objects.filter(owner_agency_id=member.agency_id)
+        .select_related("survivor", "revocation")
+        .prefetch_related("recipients")
+        .order_by("-recorded_at", "-id")
+    )
 
 
 def access_survivor(member: Membership, survivor_id) -> Survivor:

@@ -114,11 +114,7 @@ class ConsentListView(GenericAPIView):
 
     @extend_schema(operation_id="consents_list", responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        consents = (
-            Consent.objects.filter(owner_agency_id=request.member.agency_id)
-            .select_related("survivor", "revocation")
-            .prefetch_related("recipients")
-        )
+        consents = selectors.consents_of(request.member)
         survivor = request.query_params.get("survivor")
         if survivor:
             try:

@@ -15,7 +15,6 @@ from agencies.errors import InvalidInput, NotFound
 from agencies.models import Role
 from agencies.selectors import agency_directory
 from consent.categories import SURVIVOR_PII_FIELDS
-from consent.models import Consent
 from coordination import selectors, services
 from coordination.api.serializers import survivor_data
 from coordination.web.forms import ConsentForm, ReferralForm, RevokeForm, SurvivorForm
@@ -82,12 +81,7 @@ def _own_survivor(member, survivor_id):
 def _consents_page(request, found_survivor, form, revoke_form=None, status=200):
     member = request.member
     with transaction.atomic():
-        consents = list(
-            Consent.objects.filter(owner_agency_id=member.agency_id, survivor=found_survivor)
-            .select_related("revocation")
-            .prefetch_related("recipients")
-            .order_by("-recorded_at", "-id")
-        )
+        consents = list(selectors.consents_of(member).filter(survivor=found_survivor))
         selectors.audit_list(
             member, "consent", len(consents), {"consents": [str(c.id) for c in consents]}
         )
@@ -141,11 +135,7 @@ def consents(request, survivor_id):
 def consent_revoke(request, consent_id):
     """Revoke in one step: reason and channel; access ends at once."""
     form = RevokeForm(request.POST)
-    consent = (
-        Consent.objects.filter(pk=consent_id, owner_agency_id=request.member.agency_id)
-        .select_related("survivor")
-        .first()
-    )
+    consent = selectors.consents_of(request.member).filter(pk=consent_id).first()
     if consent is None:
         with transaction.atomic():
             error = selectors.denied_not_found(request.member, "consent", consent_id)
