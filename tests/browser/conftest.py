@@ -64,7 +64,7 @@ class Server:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server():
     data_dir = tempfile.mkdtemp(prefix="srn-browser-")
     port = free_port()
@@ -107,7 +107,7 @@ def server():
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
     from playwright.sync_api import sync_playwright
 
