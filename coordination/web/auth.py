@@ -7,7 +7,7 @@ from django.contrib.auth import login, logout
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from agencies import services
 from agencies.selectors import membership_for
@@ -52,6 +52,7 @@ def logout_view(request):
     return redirect("/accounts/login/")
 
 
+@require_safe
 def home(request):
     """Each role starts on its own main page."""
     member = membership_for(request.user)

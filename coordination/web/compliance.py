@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from django.db import transaction
 from django.http import QueryDict
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from agencies.models import Role
 from audit.api.views import AuditEntryFilter
@@ -33,7 +33,7 @@ def _filters(form: AuditSearchForm) -> dict[str, str]:
     return params
 
 
-@require_GET
+@require_safe
 @member_page(Role.COMPLIANCE_OFFICER)
 def audit_search(request):
     """Filter the trail (newest first, ``before`` pages back); export links stream
@@ -70,7 +70,7 @@ def audit_search(request):
     return render(request, "web/audit.html", context)
 
 
-@require_GET
+@require_safe
 @member_page(Role.COMPLIANCE_OFFICER)
 def audit_verify(request):
     """Recompute the chain against the stored signed checkpoints (audited ``verify``)."""

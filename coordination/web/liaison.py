@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from agencies.errors import InvalidInput, NotFound
 from agencies.models import Role
@@ -27,7 +27,7 @@ def _other_agencies(member):
     return [a for a in agency_directory() if a.pk != member.agency_id]
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @member_page(Role.LIAISON)
 def survivors(request):
     """The agency's survivor profiles (newest first) and the form to add one."""
@@ -50,7 +50,7 @@ def survivors(request):
     return render(request, "web/survivors.html", {"rows": rows, "form": form})
 
 
-@require_http_methods(["GET"])
+@require_safe
 @member_page(Role.LIAISON)
 def survivor(request, survivor_id):
     """One profile of the agency (audited ``view``, all survivor categories)."""
@@ -98,7 +98,7 @@ def _consents_page(request, found_survivor, form, revoke_form=None, status=200):
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @member_page(Role.LIAISON)
 def consents(request, survivor_id):
     """A survivor's consents, each revocable in one step, and the form to record one
@@ -152,7 +152,7 @@ def consent_revoke(request, consent_id):
     return redirect("web:consents", survivor_id=consent.survivor_id)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @member_page(Role.LIAISON)
 def referral_new(request):
     """Refer one of the agency's survivors to one or more agencies."""

@@ -17,7 +17,7 @@ from coordination.web.forms import MemberAddForm, MemberRoleForm
 from coordination.web.pages import apply_errors, member_page
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @member_page(Role.AGENCY_ADMIN)
 def members(request):
     """The agency's members (audited ``list``, as the API's) and the form to add one."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from agencies.errors import Conflict, InvalidInput, NotFound
 from agencies.models import Role
@@ -73,27 +73,27 @@ def _list_page(request, direction: str, template: str, partial: bool):
     return render(request, "web/_referral_table.html" if partial else template, context)
 
 
-@require_GET
+@require_safe
 @member_page(Role.LIAISON)
 def outgoing(request):
     """The agency's outgoing referrals with the statuses consent lets it see."""
     return _list_page(request, "outgoing", "web/outgoing.html", partial=False)
 
 
-@require_GET
+@require_safe
 @member_page(Role.LIAISON)
 def outgoing_table(request):
     return _list_page(request, "outgoing", "web/outgoing.html", partial=True)
 
 
-@require_GET
+@require_safe
 @member_page(Role.CASEWORKER)
 def inbox(request):
     """Incoming referrals released to the agency by an active consent."""
     return _list_page(request, "incoming", "web/inbox.html", partial=False)
 
 
-@require_GET
+@require_safe
 @member_page(Role.CASEWORKER)
 def inbox_table(request):
     return _list_page(request, "incoming", "web/inbox.html", partial=True)
@@ -109,7 +109,7 @@ def _actions(release, shown_statuses: list[str]) -> list[dict]:
     return offered
 
 
-@require_GET
+@require_safe
 @member_page(Role.LIAISON, Role.CASEWORKER)
 def referral(request, referral_id):
     """One referral, only its released fields, its notes and the member's actions.
