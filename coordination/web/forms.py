@@ -60,7 +60,7 @@ CATEGORY_HELP = {
 
 class ConsentForm(forms.Form):
     """Every element of a consent; the grid of recipient x category choices is read
-    from ``grant_<agency id>_<category>`` checkboxes (see ``grants``)."""
+    from the ``grant`` checkboxes (see ``grants``)."""
 
     purpose = forms.ChoiceField(choices=Purpose.choices, initial=Purpose.SERVICE_REFERRAL)
     method = forms.ChoiceField(choices=Method.choices, label="How consent was given")
@@ -95,11 +95,18 @@ class ConsentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.agencies = list(agencies)
         self.categories = list(Category)
+        ticked = set(self.data.getlist("grant")) if hasattr(self.data, "getlist") else set()
         self.grid = [
             (
                 agency,
                 [
-                    (category, f"grant_{agency.pk}_{category.value}", CATEGORY_HELP[category])
+                    {
+                        "category": category,
+                        "value": f"{agency.pk}:{category.value}",
+                        "id": f"grant-{agency.pk}-{category.value}",
+                        "help": CATEGORY_HELP[category],
+                        "checked": f"{agency.pk}:{category.value}" in ticked,
+                    }
                     for category in self.categories
                 ],
             )
@@ -107,11 +114,12 @@ class ConsentForm(forms.Form):
         ]
 
     def grants(self) -> list[tuple[list[int], list[str]]]:
-        """The ticked grid as ``(recipients, categories)`` pairs: agencies given the same
-        categories share one consent record, as the survivor agreed to each of them."""
+        """The ticked grid (``grant`` = ``<agency id>:<category>``) as ``(recipients,
+        categories)`` pairs: agencies given the same categories share one consent
+        record, as the survivor agreed to each of them. Only offered cells count."""
         chosen: dict[tuple[str, ...], list[int]] = {}
         for agency, cells in self.grid:
-            categories = tuple(c.value for c, name, _ in cells if self.data.get(name) == "on")
+            categories = tuple(cell["category"].value for cell in cells if cell["checked"])
             if categories:
                 chosen.setdefault(categories, []).append(agency.pk)
         return [(recipients, list(categories)) for categories, recipients in chosen.items()]
@@ -192,6 +200,23 @@ class AuditSearchForm(forms.Form):
     survivor_ref = forms.CharField(max_length=16, required=False, label="Survivor ref")
     outcome = forms.ChoiceField(
         choices=[("", "any"), ("allowed", "allowed"), ("denied", "denied")], required=False
+    )
+    since = forms.DateTimeField(
+        required=False, widget=DateTimeLocalInput(), input_formats=[DATETIME_LOCAL]
+    )
+    until = forms.DateTimeField(
+        required=False, widget=DateTimeLocalInput(), input_formats=[DATETIME_LOCAL]
+    )
+
+
+class LedgerForm(forms.Form):
+    """The ledger API's query: one survivor ref, an optional time range."""
+
+    survivor_ref = forms.RegexField(
+        regex=r"^S-[A-Z0-9]{8}$",
+        max_length=10,
+        label="Survivor ref",
+        error_messages={"invalid": "A survivor ref looks like S-7F3K92QD."},
     )
     since = forms.DateTimeField(
         required=False, widget=DateTimeLocalInput(), input_formats=[DATETIME_LOCAL]

@@ -85,8 +85,10 @@ def consent_post(agency_grants, **overrides):
         "signed_by": "survivor",
         "expires_at": (timezone.now() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M"),
     }
-    for agency, categories in agency_grants.items():
-        for category in categories:
-            data[f"grant_{agency.pk}_{category}"] = "on"
+    data["grant"] = [
+        f"{agency.pk}:{category}"
+        for agency, categories in agency_grants.items()
+        for category in categories
+    ]
     data.update(overrides)
     return data

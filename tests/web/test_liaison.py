@@ -194,3 +194,16 @@ def test_referral_form_errors_come_back_with_nothing_written(released, members, 
     assert response.status_code == 400
     assert Referral.objects.count() == 1
     assert entries_since(before) == []
+
+
+def test_consent_grid_ignores_cells_it_did_not_offer(released, members, browser):
+    survivor = released["survivor"]
+    url = f"/survivors/{survivor.pk}/consents/"
+    client = browser(members["liaison"])
+    own = members["liaison"].agency
+    response = client.post(
+        url, consent_post({}, grant=[f"{own.pk}:identity", "999999:contact", "junk"]), form_from=url
+    )
+    assert response.status_code == 400
+    assert "Name at least one recipient agency." in response.content.decode()
+    assert Consent.objects.count() == 1
