@@ -141,7 +141,7 @@ def test_the_filled_in_example_passes_check_deploy():
         for key, value in os.environ.items()
         if key not in reads and key != "DJANGO_SETTINGS_MODULE"
     }
-    env.update(dict(example.items()))
+    env.update(example)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
