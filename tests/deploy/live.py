@@ -8,19 +8,15 @@ loudly instead of testing something else.
 
 from __future__ import annotations
 
-import base64
 import datetime
-import hashlib
 import http.client
 import ipaddress
-import json
 import os
 import re
 import shutil
 import signal
 import socket
 import ssl
-import struct
 import subprocess
 import time
 from dataclasses import dataclass
@@ -32,15 +28,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.deploy.envfiles import DEPLOY
+from tests.processes import free_port
+
+__all__ = ["free_port"]  # re-exported for the live tests
 
 CLIENT_ADDRESS = "127.0.0.2"  # a "remote" client: loopback, yet not nginx's 127.0.0.1
 WAIT_SECONDS = 30
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
@@ -216,94 +209,3 @@ def request(
         return response.status, response.headers, response.read()
     finally:
         sock.close()
-
-
-class WebSocket:
-    """A minimal RFC 6455 client over one socket: enough to speak JSON text frames."""
-
-    def __init__(self, sock, status: int, headers: http.client.HTTPMessage, rest: bytes):
-        self.sock, self.status, self.headers, self._buffer = sock, status, headers, rest
-
-    @classmethod
-    def open(
-        cls, port: int, path: str, *, tls: ssl.SSLContext | None, headers: dict[str, str]
-    ) -> WebSocket:
-        sock = connect(port, tls=tls)
-        key = base64.b64encode(os.urandom(16)).decode()
-        lines = [
-            f"GET {path} HTTP/1.1",
-            "Host: localhost",
-            "Upgrade: websocket",
-            "Connection: Upgrade",
-            f"Sec-WebSocket-Key: {key}",
-            "Sec-WebSocket-Version: 13",
-            *(f"{name}: {value}" for name, value in headers.items()),
-        ]
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        head, _, rest = data.partition(b"\r\n\r\n")
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        message = http.client.HTTPMessage()
-        for line in header_lines:
-            name, _, value = line.partition(":")
-            message[name.strip()] = value.strip()
-        status = int(status_line.split()[1]) if status_line else 0
-        if status == 101:
-            expected = base64.b64encode(
-                hashlib.sha1((key + _WS_GUID).encode()).digest()  # noqa: S324 (RFC 6455)
-            ).decode()
-            assert message["Sec-WebSocket-Accept"] == expected
-        return cls(sock, status, message, rest)
-
-    def send_json(self, payload: dict) -> None:
-        data = json.dumps(payload).encode()
-        mask = os.urandom(4)
-        if len(data) < 126:
-            header = bytes([0x81, 0x80 | len(data)])
-        else:
-            header = bytes([0x81, 0x80 | 126]) + struct.pack("!H", len(data))
-        masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(data))
-        self.sock.sendall(header + mask + masked)
-
-    def _read(self, count: int) -> bytes:
-        while len(self._buffer) < count:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("WebSocket closed by the server")
-            self._buffer += chunk
-        data, self._buffer = self._buffer[:count], self._buffer[count:]
-        return data
-
-    def receive(self) -> tuple[int, bytes]:
-        """The next frame's opcode and payload (server frames are unmasked)."""
-        first, second = self._read(2)
-        length = second & 0x7F
-        if length == 126:
-            (length,) = struct.unpack("!H", self._read(2))
-        elif length == 127:
-            (length,) = struct.unpack("!Q", self._read(8))
-        return first & 0x0F, self._read(length)
-
-    def receive_json(self) -> dict:
-        while True:
-            opcode, payload = self.receive()
-            if opcode == 0x1:
-                return json.loads(payload)
-            if opcode == 0x8:
-                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
-                raise ConnectionError(f"WebSocket closed by the server (code {code})")
-
-    def close(self) -> None:
-        try:
-            self.sock.sendall(bytes([0x88, 0x80]) + os.urandom(4))
-        except OSError:
-            pass
-        self.sock.close()
-
-
-_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"

@@ -221,3 +221,23 @@ def test_every_file_the_dockerfile_copies_exists_and_is_in_the_build_context():
         for source in sources:
             assert (ROOT / source).exists(), source
             assert any(source == a or source.startswith(a + "/") for a in allowed), source
+
+
+def test_nginx_keeps_idle_sockets_longer_than_the_heartbeat():
+    from tests.deploy.envfiles import SETTINGS
+
+    heartbeat = re.search(
+        r'env_int\("WS_HEARTBEAT_SECONDS", (\d+)', SETTINGS.read_text()
+    )  # the default the application sends heartbeats at
+    conf = NGINX_CONF.read_text()
+    ws_block = conf[conf.index("location /ws/") :]
+    ws_block = ws_block[: ws_block.index("}")]
+    timeout = re.search(r"proxy_read_timeout (\d+)s;", ws_block)
+    assert "proxy_set_header Upgrade $http_upgrade;" in ws_block
+    assert "proxy_set_header Connection $srn_connection_upgrade;" in ws_block
+    # A location with its own proxy_set_header inherits none: the forwarding headers must
+    # be repeated, or sockets would be audited with nginx's address.
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in ws_block
+    assert int(timeout[1]) >= 2 * int(heartbeat[1])
+    example = env_example_lines()["WS_HEARTBEAT_SECONDS"]
+    assert example.value == heartbeat[1]

@@ -12,7 +12,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect as websocket_connect
 
+from tests import processes
+from tests.coordination import live_helpers as h
 from tests.deploy import live
 from tests.deploy.envfiles import DEPLOY
 
@@ -31,17 +35,12 @@ def _daphne_command(port: int) -> list[str]:
     return command
 
 
-def _database_url() -> str:
-    from django.db import connection
-
-    db = connection.settings_dict  # the test database pytest-django created
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 @pytest.fixture(scope="module")
 def stack(django_db_setup, tmp_path_factory):
     directory = tmp_path_factory.mktemp("nginx")
     directory.chmod(0o755)  # nginx's workers (another user when run as root) look inside
+    from django.db import connection
+
     http_port, https_port, daphne_port = live.free_port(), live.free_port(), live.free_port()
     cert, key = live.self_signed_certificate(directory)
     site = live.render_site(
@@ -56,11 +55,13 @@ def stack(django_db_setup, tmp_path_factory):
     origin = f"https://localhost:{https_port}"
     env = dict(
         os.environ,
-        DATABASE_URL=_database_url(),
+        DATABASE_URL=processes.database_url(connection.settings_dict),  # the test database
         TRUSTED_PROXIES="127.0.0.1",
         ALLOWED_HOSTS="localhost",
         CSRF_TRUSTED_ORIGINS=origin,
         WEBSOCKET_ALLOWED_ORIGINS=origin,
+        # A heartbeat every second, so that one is seen crossing nginx within the test.
+        WS_HEARTBEAT_SECONDS="1",
         DJANGO_SETTINGS_MODULE="coordination.settings",
     )
     servers = []
@@ -198,3 +199,92 @@ def test_the_container_health_check_script_passes_against_daphne(stack):
     )
     assert closed.returncode == 1
     assert "not ready" in closed.stderr
+
+
+def _api(stack, method: str, path: str, *, token: str, body: dict | None = None) -> dict:
+    status, _, raw = live.request(
+        stack["https"],
+        method,
+        path,
+        tls=stack["tls"],
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        body=json.dumps(body).encode() if body is not None else b"",
+    )
+    assert 200 <= status < 300, raw
+    return json.loads(raw) if raw else {}
+
+
+def _next(socket, kind: str) -> dict:
+    while True:
+        message = json.loads(socket.recv(timeout=10))
+        if message["type"] == kind:
+            return message
+
+
+def test_live_events_cross_nginx_over_a_websocket(stack, members, agencies, transactional_db):
+    """wss:// through nginx: ticket handshake, replay, an event caused by a request that
+    also went through nginx, and idle heartbeats."""
+    from audit.models import AuditEntry
+    from coordination import services
+
+    liaison, caseworker = members["liaison"], members["caseworker"]
+    survivor = h.make_survivor(liaison)
+    services.consent_record(
+        actor=liaison, survivor_id=survivor.id, **h.consent_fields(agencies, "shelter")
+    )
+    referral = h.make_referral(liaison, survivor, [agencies["shelter"]])
+    token = h.token_for(caseworker)
+    ticket = _api(stack, "POST", "/api/v1/auth/ws-ticket/", token=token)["ticket"]
+
+    raw = live.connect(stack["https"], tls=None)  # TCP from the client address; TLS below
+    with websocket_connect(
+        f"wss://localhost:{stack['https']}/ws/v1/events/",
+        sock=raw,
+        ssl=stack["tls"],
+        origin=stack["origin"],
+        proxy=None,
+        open_timeout=10,
+    ) as socket:
+        assert socket.response.status_code == 101
+        assert socket.response.headers["Strict-Transport-Security"]
+        socket.send(json.dumps({"type": "hello", "after": 0, "ticket": ticket}))
+        replayed = []
+        while (message := json.loads(socket.recv(timeout=10)))["type"] != "ready":
+            replayed.append(message)
+        assert str(referral.id) in {event.get("referral") for event in replayed}
+
+        _api(
+            stack,
+            "POST",
+            f"/api/v1/referrals/{referral.id}/transitions/",
+            token=token,
+            body={"action": "accept"},
+        )
+        event = _next(socket, "event")
+        assert (event["kind"], event["referral"]) == ("referral.accepted", str(referral.id))
+        assert _next(socket, "heartbeat")["type"] == "heartbeat"
+
+    # The socket's audit entries carry the client's address, as the HTTP ones do.
+    entries = AuditEntry.objects.filter(actor_user_id=caseworker.user_id, object_type="ws")
+    assert set(entries.values_list("action", flat=True)) >= {"ws_connect", "ws_subscribe"}
+    assert set(entries.values_list("client_ip", flat=True)) == {live.CLIENT_ADDRESS}
+
+
+def test_a_foreign_origin_is_refused_by_the_application_not_by_nginx(stack, transactional_db):
+    from audit.models import AuditEntry
+
+    raw = live.connect(stack["https"], tls=None)
+    with pytest.raises(InvalidStatus) as refused:
+        websocket_connect(
+            f"wss://localhost:{stack['https']}/ws/v1/events/",
+            sock=raw,
+            ssl=stack["tls"],
+            origin="https://evil.example",
+            proxy=None,
+            open_timeout=10,
+        )
+    assert refused.value.response.status_code == 403
+    # The upgrade reached the consumer, which refused and audited it.
+    refusal = AuditEntry.objects.get(action="denied", object_type="ws")
+    assert refusal.detail == {"code": "origin_refused"}
+    assert refusal.client_ip == live.CLIENT_ADDRESS
