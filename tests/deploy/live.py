@@ -28,9 +28,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.deploy.envfiles import DEPLOY
-from tests.processes import free_port
-
-__all__ = ["free_port"]  # re-exported for the live tests
 
 CLIENT_ADDRESS = "127.0.0.2"  # a "remote" client: loopback, yet not nginx's 127.0.0.1
 WAIT_SECONDS = 30

@@ -41,7 +41,7 @@ def stack(django_db_setup, tmp_path_factory):
     directory.chmod(0o755)  # nginx's workers (another user when run as root) look inside
     from django.db import connection
 
-    http_port, https_port, daphne_port = live.free_port(), live.free_port(), live.free_port()
+    http_port, https_port, daphne_port = (processes.free_port() for _ in range(3))
     cert, key = live.self_signed_certificate(directory)
     site = live.render_site(
         directory,
@@ -191,7 +191,7 @@ def test_the_container_health_check_script_passes_against_daphne(stack):
     assert ready.returncode == 0, ready.stderr
     closed = subprocess.run(
         [sys.executable, str(script)],
-        env=dict(env, PORT=str(live.free_port())),
+        env=dict(env, PORT=str(processes.free_port())),
         capture_output=True,
         text=True,
         timeout=30,
