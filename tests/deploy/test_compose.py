@@ -241,3 +241,25 @@ def test_nginx_keeps_idle_sockets_longer_than_the_heartbeat():
     assert int(timeout[1]) >= 2 * int(heartbeat[1])
     example = env_example_lines()["WS_HEARTBEAT_SECONDS"]
     assert example.value == heartbeat[1]
+
+
+def test_the_image_gets_every_local_app():
+    """A new app must be packaged (pyproject) and copied into the image (Dockerfile and
+    its ignore file), or the container would start without it."""
+    import fnmatch
+    import tomllib
+
+    from django.conf import settings
+
+    local_apps = {
+        app.split(".")[0] for app in settings.INSTALLED_APPS if (ROOT / app.split(".")[0]).is_dir()
+    }
+    assert {"coordination", "agencies", "consent", "audit"} <= local_apps
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    dockerfile = DOCKERFILE.read_text()
+    allowed = (DEPLOY / "Dockerfile.dockerignore").read_text().split()
+    for app in local_apps:
+        assert any(fnmatch.fnmatch(app, pattern) for pattern in include), app
+        assert f"COPY {app} ./{app}" in dockerfile, app
+        assert f"!{app}/" in allowed, app
