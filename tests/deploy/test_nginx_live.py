@@ -20,7 +20,9 @@ from tests.coordination import live_helpers as h
 from tests.deploy import live
 from tests.deploy.envfiles import DEPLOY
 
-pytestmark = pytest.mark.production
+# All transactional (Daphne reads and writes the test database in its own connections),
+# which also keeps them together around the one module-scoped nginx + Daphne.
+pytestmark = [pytest.mark.production, pytest.mark.django_db(transaction=True)]
 
 SPOOFED = "203.0.113.9"
 
@@ -161,7 +163,7 @@ def _failed_login(port: int, *, tls, forwarded_for: str) -> tuple[str, str]:
     return headers["X-Request-ID"], agent
 
 
-def test_the_audit_trail_records_the_real_client_not_a_forged_header(stack, transactional_db):
+def test_the_audit_trail_records_the_real_client_not_a_forged_header(stack):
     from audit.models import AuditEntry
 
     # Through nginx (127.0.0.1, a trusted proxy): its appended hop is believed, the
@@ -221,7 +223,7 @@ def _next(socket, kind: str) -> dict:
             return message
 
 
-def test_live_events_cross_nginx_over_a_websocket(stack, members, agencies, transactional_db):
+def test_live_events_cross_nginx_over_a_websocket(stack, members, agencies):
     """wss:// through nginx: ticket handshake, replay, an event caused by a request that
     also went through nginx, and idle heartbeats."""
     from audit.models import AuditEntry
@@ -270,7 +272,7 @@ def test_live_events_cross_nginx_over_a_websocket(stack, members, agencies, tran
     assert set(entries.values_list("client_ip", flat=True)) == {live.CLIENT_ADDRESS}
 
 
-def test_a_foreign_origin_is_refused_by_the_application_not_by_nginx(stack, transactional_db):
+def test_a_foreign_origin_is_refused_by_the_application_not_by_nginx(stack):
     from audit.models import AuditEntry
 
     raw = live.connect(stack["https"], tls=None)
