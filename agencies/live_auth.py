@@ -164,3 +164,56 @@ def refusal_record(*, member: Membership | None, reason: str) -> None:
             object_type="ws",
             detail={"code": reason},
         )
+
+
+# --- many sockets at once -------------------------------------------------------------------
+
+DB_SESSIONS = "django.contrib.sessions.backends.db"
+
+
+def entitled_many(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], bool]:
+    """For many sockets at once: is member ``m`` still usable, in a live role, with its
+    credential ``c`` alive? A constant number of queries for any number of sockets
+    (with database sessions; other session engines load each session)."""
+    from django.contrib.sessions.models import Session
+
+    from agencies.models import LIVE_ROLES
+
+    now = timezone.now()
+    members = {
+        m.pk: m
+        for m in Membership.objects.select_related("user", "agency").filter(
+            pk__in={member_id for member_id, _ in pairs}
+        )
+    }
+    kinds = {credential: credential.partition(":") for _, credential in pairs}
+    digests = [value for kind, _, value in kinds.values() if kind == TOKEN]
+    token_users = dict(
+        AuthToken.objects.filter(digest__in=digests, expiry__gt=now).values_list(
+            "digest", "user_id"
+        )
+    )
+    session_keys = [value for kind, _, value in kinds.values() if kind == SESSION]
+    session_users: dict[str, str] = {}
+    if settings.SESSION_ENGINE == DB_SESSIONS:
+        for session in Session.objects.filter(session_key__in=session_keys, expire_date__gt=now):
+            session_users[session.session_key] = str(session.get_decoded().get(SESSION_KEY))
+
+    def alive(credential: str, user_id: int) -> bool:
+        kind, _, value = kinds[credential]
+        if kind == TOKEN:
+            return token_users.get(value) == user_id
+        if kind == SESSION and settings.SESSION_ENGINE == DB_SESSIONS:
+            return session_users.get(value) == str(user_id)
+        return credential_valid(credential, user_id)
+
+    result = {}
+    for member_id, credential in pairs:
+        member = members.get(member_id)
+        result[(member_id, credential)] = (
+            member is not None
+            and member.is_usable
+            and member.role in LIVE_ROLES
+            and alive(credential, member.user_id)
+        )
+    return result

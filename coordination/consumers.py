@@ -30,7 +30,7 @@ from agencies.selectors import membership_for
 from audit import context as audit_context
 from audit.models import Action
 from audit.recorder import record
-from coordination import live
+from coordination import live, live_loader
 from coordination.events import EVENTS_GROUP
 
 logger = logging.getLogger(__name__)
@@ -202,34 +202,24 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         self.tasks = [asyncio.create_task(self._heartbeat())]
 
     async def _pump(self) -> bool:
-        """Deliver every deliverable event after ``last_seq``; False if the socket ended."""
+        """Deliver every deliverable event after ``last_seq``; False if the socket ended.
+
+        The member and credential are re-checked before each batch, and the batch is
+        read through the access rule now (both shared with the process's other
+        sockets, see ``live_loader``)."""
+        shared = live_loader.loader()
         async with self.pump_lock:
             while not self.closing:
-                alive, batch = await database_sync_to_async(self._next_batch)()
-                if not alive:
+                if not await shared.entitled(self.member.pk, self.credential):
                     await self._end("session_ended")
                     return False
+                batch = await shared.events_after(self.member, self.last_seq)
                 for event in batch.events:
                     await self.send_json(live.event_payload(event))
                 self.last_seq = batch.last_seq
                 if not batch.more:
                     return True
             return False
-
-    def _next_batch(self) -> tuple[bool, live.Batch | None]:
-        if not self._still_entitled():
-            return False, None
-        return True, live.events_after(self.member, self.last_seq)
-
-    def _still_entitled(self) -> bool:
-        member = Membership.objects.select_related("user", "agency").filter(pk=self.member.pk)
-        member = member.first()
-        return (
-            member is not None
-            and member.is_usable
-            and member.role in LIVE_ROLES
-            and live_auth.credential_valid(self.credential, member.user_id)
-        )
 
     async def _heartbeat(self):
         while not self.closing:

@@ -55,8 +55,11 @@ def wait_healthy(port: int, process: subprocess.Popen, log, *, timeout: float = 
 
 
 @contextlib.contextmanager
-def daphnes(count: int, *, env: dict[str, str]) -> Iterator[list[int]]:
-    """Start ``count`` Daphne processes on free loopback ports; yield their ports."""
+def daphnes(
+    count: int, *, env: dict[str, str], app: str = "coordination.asgi:application"
+) -> Iterator[list[int]]:
+    """Start ``count`` Daphne processes serving ``app`` on free loopback ports; yield
+    their ports. ``app`` must answer ``/healthz``."""
     processes: list[subprocess.Popen] = []
     ports, logs = [], []
     try:
@@ -64,7 +67,7 @@ def daphnes(count: int, *, env: dict[str, str]) -> Iterator[list[int]]:
             port = free_port()
             logs.append(tempfile.TemporaryFile())  # noqa: SIM115 (closed in finally)
             process = subprocess.Popen(
-                [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "coordination.asgi:application"],
+                [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), app],
                 cwd=ROOT,
                 env={**os.environ, **env},
                 stdout=logs[-1],

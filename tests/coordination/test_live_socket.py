@@ -338,6 +338,37 @@ async def test_a_dropped_nudge_is_caught_up_by_the_heartbeat(members, world, set
     await socket.disconnect()
 
 
+async def test_sockets_of_one_process_share_their_checks_and_reads(members, agencies, world):
+    """Ten sockets woken by one event do not cost ten times the queries."""
+    from unittest import mock
+
+    from agencies import live_auth
+    from coordination import live
+    from tests.factories import MemberFactory
+
+    caseworkers = [
+        await h.run(MemberFactory)(agency=agencies["shelter"], role="caseworker") for _ in range(10)
+    ]
+    sockets = [(await h.open_session_socket(m))[0] for m in caseworkers]
+    checks = mock.Mock(wraps=live_auth.entitled_many)
+    reads = mock.Mock(wraps=live.events_after)
+    with (
+        mock.patch.object(live_auth, "entitled_many", checks),
+        mock.patch.object(live, "events_after", reads),
+    ):
+        await h.run(services.transition)(
+            actor=members["caseworker"], referral_id=world["referral"].id, action="accept"
+        )
+        for socket in sockets:
+            (event,) = await h.next_events(socket, 1)
+            assert event["kind"] == "referral.accepted"
+    assert 1 <= checks.call_count <= 5
+    assert 1 <= reads.call_count <= 5
+    assert sum(len(call.args[0]) for call in checks.call_args_list) == 10
+    for socket in sockets:
+        await socket.disconnect()
+
+
 # --- who hears what -------------------------------------------------------------------------
 
 
