@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from agencies import services
 from agencies.selectors import membership_for
-from coordination.web.pages import NAVIGATION
+from coordination.web.pages import NAVIGATION, with_csp
 
 
 class LoginForm(forms.Form):
@@ -19,6 +19,7 @@ class LoginForm(forms.Form):
     password = forms.CharField(max_length=128, strip=False, widget=forms.PasswordInput)
 
 
+@with_csp
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])

@@ -72,3 +72,13 @@ def test_login_page_labels_its_fields(client, db):
     parsed.feed(client.get("/accounts/login/").content.decode())
     assert parsed.controls == ["id_username", "id_password"]
     assert set(parsed.controls) <= parsed.labelled
+
+
+def test_pages_carry_a_content_security_policy_of_their_own_origin(members, browser, client, db):
+    for response in (
+        browser(members["caseworker"]).get("/inbox/"),
+        client.get("/accounts/login/"),
+    ):
+        policy = response["Content-Security-Policy"]
+        assert "default-src 'self'" in policy
+        assert "frame-ancestors 'none'" in policy
