@@ -1,7 +1,7 @@
-from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from agencies.admin import site as compliance_admin
 from coordination import health, web
 
 api_v1 = [
@@ -14,7 +14,7 @@ urlpatterns = [
     path("", web.home, name="home"),
     path("accounts/login/", web.login_view, name="login"),
     path("accounts/logout/", web.logout_view, name="logout"),
-    path("admin/", admin.site.urls),
+    path("admin/", compliance_admin.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
