@@ -17,7 +17,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -35,7 +35,7 @@ from audit.admin import (
 )
 from audit.denials import record_denial
 from audit.models import Action, AuditEntry, Checkpoint, Disclosure
-from audit.recorder import record
+from audit.recorder import Actor, record
 
 # Admin views that are not accesses of data: the translation catalog its pages load,
 # and logout (audited as ``logout`` by the service).
@@ -43,6 +43,7 @@ UNAUDITED_VIEWS = frozenset({"jsi18n", "logout"})
 # Site views we do not serve: nothing autocompletes, no model has a public page.
 DROPPED_VIEWS = frozenset({"autocomplete", "view_on_site"})
 ACTION_BY_VIEW = {"changelist": Action.LIST}
+ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST"})
 
 
 def compliance_member(request) -> Membership | None:
@@ -82,24 +83,30 @@ class ComplianceAdminSite(admin.AdminSite):
 
     def admin_view(self, view, cacheable=False):
         def inner(request, *args, **kwargs):
+            if request.method not in ALLOWED_METHODS:
+                return HttpResponseNotAllowed(sorted(ALLOWED_METHODS))
+            access = self._access(request, kwargs)
             member = compliance_member(request)
             if member is None:
-                return self._refuse(request)
-            access = self._access(request, kwargs)
+                return self._refuse(request, access)
             if access is None:
                 return view(request, *args, **kwargs)
             action, object_type, object_id, kind = access
-            with transaction.atomic():
-                response = view(request, *args, **kwargs)
-                if hasattr(response, "render"):
-                    response.render()  # the data is read here: inside the audited transaction
-                record(
-                    action=action,
-                    actor=member.as_actor(),
-                    object_type=object_type,
-                    object_id=object_id,
-                    detail={"admin": kind, "filters": dict(request.GET.items())},
-                )
+            try:
+                with transaction.atomic():
+                    response = view(request, *args, **kwargs)
+                    if hasattr(response, "render"):
+                        response.render()  # the data is read here, inside the transaction
+                    record(
+                        action=action,
+                        actor=member.as_actor(),
+                        object_type=object_type,
+                        object_id=object_id,
+                        detail={"admin": kind, "filters": dict(request.GET.items())},
+                    )
+            except PermissionDenied:  # add, change, delete: refused for everyone
+                self._record_refusal(request, member.as_actor(), access, 403, "permission_denied")
+                raise
             return response
 
         if not cacheable:
@@ -108,17 +115,31 @@ class ComplianceAdminSite(admin.AdminSite):
             inner = csrf_protect(inner)
         return update_wrapper(inner, view)
 
-    def _refuse(self, request):
+    @staticmethod
+    def _record_refusal(request, actor, access, status, code) -> None:
+        _, object_type, object_id, kind = access or ("", "admin", "", "")
+        record_denial(
+            actor=actor,
+            code=code,
+            status=status,
+            request=request,
+            object_type=object_type,
+            object_id=object_id,
+            detail={"admin": kind},
+        )
+
+    def _refuse(self, request, access):
         if not request.user.is_authenticated:
-            record_denial(
-                actor=None,
-                code="not_authenticated",
-                status=302,
-                request=request,
-                object_type="admin",
-            )
+            self._record_refusal(request, None, access, 302, "not_authenticated")
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        # The 403 handler writes the denied entry and answers JSON.
+        member = membership_for(request.user)
+        actor = (
+            member.as_actor()
+            if member is not None
+            else Actor(user_id=request.user.pk, username=request.user.get_username())
+        )
+        self._record_refusal(request, actor, access, 403, "not_compliance_officer")
+        # The 403 handler answers JSON (and finds the denial already recorded).
         raise PermissionDenied("Only compliance officers use the audit admin.")
 
     @staticmethod
@@ -127,6 +148,8 @@ class ComplianceAdminSite(admin.AdminSite):
         name = match.url_name or ""
         if name in UNAUDITED_VIEWS:
             return None
+        if name in ("password_change", "password_change_done"):
+            return Action.VIEW, "admin_password", "", name
         if name == "index":
             return Action.VIEW, "admin_index", "", "index"
         if name == "app_list":

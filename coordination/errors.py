@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from django.contrib.auth import get_user
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -84,6 +85,12 @@ def _actor_for(request) -> Actor | None:
     user = getattr(request, "_user", None) if hasattr(request, "_request") else None
     if user is None and not hasattr(request, "_request"):
         user = getattr(request, "user", None)
+    if (user is None or not user.is_authenticated) and hasattr(
+        getattr(request, "_request", None), "session"
+    ):
+        # DRF drops the session user when it refuses the request (a CSRF failure):
+        # the signed-in user is still who made it.
+        user = get_user(request._request)
     member = member or membership_for(user)
     if member is not None:
         return member.as_actor()
