@@ -20,6 +20,7 @@ from tests.factories import PASSWORD, MemberFactory
 
 SURVIVOR_CANARIES = {name: f"canary-{name.replace('_', '-')}-7Q" for name in SURVIVOR_PII_FIELDS}
 SURVIVOR_CANARIES["date_of_birth"] = "1987-03-14"
+SURVIVOR_CANARIES["email"] = "canary-email-7q@example.org"
 CANARIES = {
     **SURVIVOR_CANARIES,
     "narrative": "canary-narrative-7Q",
