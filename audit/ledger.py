@@ -14,6 +14,21 @@ from collections.abc import Iterator
 from audit.models import Action, Disclosure, Outcome
 
 READS = frozenset({Action.VIEW, Action.LIST})
+LEDGER_FIELDS = (
+    "entry_seq",
+    "at",
+    "action",
+    "object_type",
+    "actor_user_id",
+    "actor_username",
+    "actor_agency_id",
+    "actor_agency",
+    "actor_role",
+    "object_id",
+    "survivor_ref",
+    "categories",
+    "consent_ids",
+)
 _ACTOR_FIELDS = (
     "actor_user_id",
     "actor_username",
