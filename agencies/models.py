@@ -38,6 +38,10 @@ class Role(models.TextChoices):
     COMPLIANCE_OFFICER = "compliance_officer"
 
 
+# Roles that work referrals, and so may follow their live events.
+LIVE_ROLES = (Role.LIAISON, Role.CASEWORKER)
+
+
 class Agency(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
@@ -86,3 +90,22 @@ class Membership(models.Model):
             agency=self.agency.slug,
             role=self.role,
         )
+
+
+class WsTicket(models.Model):
+    """A single-use, short-lived WebSocket ticket. Only its SHA-256 is stored.
+
+    ``credential`` names what it was issued under (a session key, as Django's session
+    table holds it, or an API token's digest), so ending that credential also ends the
+    sockets it opened.
+    """
+
+    digest = models.CharField(max_length=64, unique=True)
+    member = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    credential = models.CharField(max_length=200)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"ticket {self.digest[:8]}"

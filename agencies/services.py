@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from knox.models import AuthToken
 
+from agencies import live_auth
 from agencies.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from agencies.models import AgencyKind, Membership, Role
 from agencies.selectors import membership_for
@@ -63,10 +64,18 @@ def login_record(*, member: Membership, method: str) -> None:
 
 
 @transaction.atomic
-def logout_record(*, member: Membership, token: AuthToken | None) -> None:
-    """Audits ``logout``; deletes the token that made the request, if any."""
+def logout_record(
+    *, member: Membership, token: AuthToken | None, session_key: str | None = None
+) -> None:
+    """Audits ``logout``; deletes the token that made the request, if any, and closes
+    the live sockets opened under it (under the session, for a browser; all of the
+    user's when the session is unknown)."""
     if token is not None:
+        credential = live_auth.token_credential(token)
         token.delete()
+    else:
+        credential = live_auth.session_credential(session_key) if session_key else None
+    live_auth.sockets_end(user_id=member.user_id, credential=credential, reason="logout")
     record(
         action=Action.LOGOUT,
         actor=member.as_actor(),
@@ -129,6 +138,7 @@ def member_change_role(*, actor: Membership, member_id: int, role: str) -> Membe
         raise Conflict("You cannot change your own role.")
     previous, target.role = target.role, role
     target.save(update_fields=["role", "updated_at"])
+    live_auth.sockets_end(user_id=target.user_id, reason="role_changed")
     record(
         action=Action.MEMBER_UPDATE,
         actor=actor.as_actor(),
@@ -157,6 +167,7 @@ def member_deactivate(*, actor: Membership, member_id: int) -> Membership:
     user.save(update_fields=["is_active"])
     AuthToken.objects.filter(user=user).delete()
     _end_sessions_of(user.pk)
+    live_auth.sockets_end(user_id=user.pk, reason="deactivated")
     record(
         action=Action.MEMBER_DEACTIVATE,
         actor=actor.as_actor(),

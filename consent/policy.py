@@ -196,3 +196,72 @@ def _recipient_ids(referral) -> set[int]:
     if ids is None:
         ids = {status.agency_id for status in referral.recipients.all()}
     return set(ids)
+
+
+# --- live events ----------------------------------------------------------------------
+
+REVOKED_KIND = "consent.revoked"
+NOTE_KIND = "note.added"
+
+
+def event_deliverable(
+    agency_id: int, event, release_: Release, back: dict[int, BackRelease] | None
+) -> bool:
+    """May agency A be told about this outbox event *now*?
+
+    ``event`` carries ``kind``, ``agency_id`` (the recipient the change concerns, or a
+    note's author agency) and ``status``. ``release_`` is ``release(A, event.referral)``
+    now; ``back`` is ``back_releases(event.referral)`` (needed only for the referrer).
+
+    * A recipient hears about its own status and notes while it may see the referral,
+      plus the referrer's notes under ``narrative``; and always its own
+      ``consent.revoked`` — the last thing it hears about the referral.
+    * The referrer hears every recipient's status it may see unmasked (see
+      ``status_seen_by_referrer``: a masked change is not announced at all) and a
+      recipient's notes under ``case_notes``.
+    """
+    if release_.relation == REFERRER:
+        about = (back or {}).get(event.agency_id)
+        if event.kind == NOTE_KIND:
+            return event.agency_id == agency_id or (about is not None and about.case_notes)
+        return status_seen_by_referrer(event.status, about) == event.status
+    if event.kind == REVOKED_KIND and event.agency_id == agency_id:
+        return True
+    if release_.relation != RECIPIENT:
+        return False
+    if event.agency_id == agency_id:
+        return True
+    referral = event.referral
+    return (
+        event.kind == NOTE_KIND
+        and event.agency_id == referral.referring_agency_id
+        and Category.NARRATIVE in release_.categories
+    )
+
+
+def event_audience(event, referring_agency_id: int) -> frozenset[int] | None:
+    """Every agency that could ever receive this event, or ``None`` for "any
+    recipient of the referral" (a referrer's note). Lets a socket skip, without a
+    query, an event that ``event_deliverable`` would refuse it anyway."""
+    if event.kind == NOTE_KIND and event.agency_id == referring_agency_id:
+        return None
+    return frozenset({referring_agency_id, event.agency_id})
+
+
+def deliverable_events(agency_id: int, events: Iterable, *, at: datetime | None = None) -> list:
+    """The events (in the order given) agency A may receive now, deciding a whole batch
+    in a constant number of queries. Each event's ``referral`` must carry its
+    recipients (prefetched) — see ``release``."""
+    moment = _now(at)
+    events = list(events)
+    referrals = {event.referral_id: event.referral for event in events}
+    granted = releases(agency_id, referrals.values(), at=moment)
+    own = [r for r in referrals.values() if granted[r.id].relation == REFERRER]
+    backs = back_releases_many(own, at=moment) if own else {}
+    return [
+        event
+        for event in events
+        if event_deliverable(
+            agency_id, event, granted[event.referral_id], backs.get(event.referral_id)
+        )
+    ]

@@ -7,6 +7,20 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coordination.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402  (needs Django set up first)
+# Channels and the consumers need Django set up first.
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import path  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from coordination.consumers import EventsConsumer  # noqa: E402
+
+# The consumer checks the Origin itself (so that a refusal is audited) and
+# authenticates by session cookie or by ticket; never by a token in the URL.
+websocket_urlpatterns = [path("ws/v1/events/", EventsConsumer.as_asgi())]
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+    }
+)

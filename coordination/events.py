@@ -14,6 +14,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
+from consent import policy
 from coordination.models import Event, EventCounter
 
 logger = logging.getLogger(__name__)
@@ -37,16 +38,25 @@ def emit(*, kind: str, referral, agency_id: int | None = None, status: str = "")
         status=status,
         at=timezone.now(),
     )
-    transaction.on_commit(lambda: publish(event.seq))
+    audience = policy.event_audience(event, referral.referring_agency_id)
+    message = {
+        "type": "events.changed",
+        "seq": event.seq,
+        "audience": sorted(audience) if audience is not None else None,
+    }
+    transaction.on_commit(lambda: publish(message))
     return event
 
 
-def publish(seq: int) -> None:
-    """Nudge live consumers; losing this message loses nothing (they read the outbox)."""
+def publish(message: dict) -> None:
+    """Nudge live consumers; losing this message loses nothing (they read the outbox).
+
+    It carries the ``seq`` and the agencies that could receive the event, never the
+    event itself: each socket reads the outbox and asks the access rule."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(EVENTS_GROUP, {"type": "events.changed", "seq": seq})
+        async_to_sync(layer.group_send)(EVENTS_GROUP, message)
     except Exception:  # the outbox is the delivery; a failed nudge is only latency
-        logger.warning("event nudge %s not published", seq, exc_info=True)
+        logger.warning("event nudge %s not published", message["seq"], exc_info=True)

@@ -271,6 +271,10 @@ SPECTACULAR_SETTINGS = {
 # --- domain ------------------------------------------------------------------------
 CONSENT_MAX_DAYS = env_int("CONSENT_MAX_DAYS", 365, minimum=1)
 WS_TICKET_TTL_SECONDS = 60
+# Live sockets: a heartbeat (and credential re-check) this often, below proxies' idle
+# timeouts; a socket that has not said hello within the timeout is closed.
+WS_HEARTBEAT_SECONDS = env_int("WS_HEARTBEAT_SECONDS", 25, minimum=1)
+WS_HELLO_TIMEOUT_SECONDS = env_int("WS_HELLO_TIMEOUT_SECONDS", 10, minimum=1)
 AUDIT_CHECKPOINT_EVERY = env_int("AUDIT_CHECKPOINT_EVERY", 1000, minimum=1)
 
 # --- logging: structured enough to grep, never a request body -----------------------

@@ -46,6 +46,17 @@ def members(agencies):
     }
 
 
+@pytest.fixture
+async def worker_connections_closed():
+    """Async tests reach the database from asgiref's worker thread: close that thread's
+    connections afterwards, so the test database can be flushed and dropped."""
+    yield
+    from channels.db import database_sync_to_async
+    from django.db import connections
+
+    await database_sync_to_async(connections.close_all)()
+
+
 def client_for(member=None) -> APIClient:
     client = APIClient()
     if member is not None:

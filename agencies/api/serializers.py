@@ -51,3 +51,8 @@ class TokenRequestSerializer(serializers.Serializer):
 class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
     expiry = serializers.DateTimeField()
+
+
+class WsTicketResponseSerializer(serializers.Serializer):
+    ticket = serializers.CharField(help_text="single use; send it in the socket's hello")
+    expires_in = serializers.IntegerField(help_text="seconds")

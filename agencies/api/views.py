@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth import logout
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
@@ -8,7 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agencies import selectors, services
+from agencies import live_auth, selectors, services
 from agencies.api.pagination import StableCursorPagination
 from agencies.api.serializers import (
     AgencySerializer,
@@ -18,9 +19,11 @@ from agencies.api.serializers import (
     MeSerializer,
     TokenRequestSerializer,
     TokenResponseSerializer,
+    WsTicketResponseSerializer,
 )
-from agencies.api.throttles import TokenThrottle
-from agencies.models import Membership, Role
+from agencies.api.throttles import TokenThrottle, WsTicketThrottle
+from agencies.errors import Unauthenticated
+from agencies.models import LIVE_ROLES, Membership, Role
 from agencies.permissions import role_required
 from audit.models import Action
 from audit.recorder import record
@@ -48,10 +51,40 @@ class LogoutView(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
         token = request.auth if isinstance(request.auth, AuthToken) else None
-        services.logout_record(member=request.member, token=token)
+        services.logout_record(
+            member=request.member,
+            token=token,
+            session_key=None if token is not None else request.session.session_key,
+        )
         if token is None:
             logout(request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WsTicketView(APIView):
+    """A single-use ticket for opening ``/ws/v1/events/``, valid 60 s (throttled).
+
+    Send it in the socket's first message, ``{"type": "hello", "after": SEQ,
+    "ticket": ...}`` — never in a URL.
+    """
+
+    permission_classes = [role_required(*LIVE_ROLES)]
+    throttle_classes = [WsTicketThrottle]
+
+    @extend_schema(request=None, responses={201: WsTicketResponseSerializer})
+    def post(self, request):
+        if isinstance(request.auth, AuthToken):
+            credential = live_auth.token_credential(request.auth)
+        elif request.session.session_key:
+            credential = live_auth.session_credential(request.session.session_key)
+        else:  # a ticket must hang off a credential whose end can end the socket
+            raise Unauthenticated
+        ticket = live_auth.ws_ticket_issue(member=request.member, credential=credential)
+        return Response(
+            {"ticket": ticket, "expires_in": settings.WS_TICKET_TTL_SECONDS},
+            status=status.HTTP_201_CREATED,
+            headers={"Cache-Control": "no-store"},
+        )
 
 
 class MeView(APIView):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coordination.api import views
+from coordination.api import events, views
 
 urlpatterns = [
     path("survivors/", views.SurvivorListView.as_view(), name="survivor-list"),
@@ -25,4 +25,5 @@ urlpatterns = [
     path(
         "referrals/<uuid:referral_id>/notes/", views.NoteListView.as_view(), name="referral-notes"
     ),
+    path("events/", events.EventListView.as_view(), name="event-list"),
 ]

@@ -1,0 +1,292 @@
+"""Fan-out benchmark: commit-to-receipt latency of live events on one Daphne process.
+
+    .venv/bin/python bench/fanout.py [--sockets 100 500 1000] [--changes 20]
+
+For each N it opens N WebSockets (caseworker sessions of the recipient agency, so every
+event reaches every socket), makes a stream of status changes through the REST API of
+the same Daphne (one at a time: the next once every socket has the last) and prints
+the p50/p99 latency from the event's timestamp (stamped in the transaction that
+commits it) to its receipt. Next to it, the baseline measured in the same run: a bare
+Channels consumer echoing through ``group_send`` to N sockets on a second Daphne of
+the same settings — the cost of Channels itself. The ratio is what the outbox read,
+the access rule and the credential re-check add per delivery.
+
+The embedded profile (a throwaway SQLite file, in-memory channel layer) is the
+default. With SRN_PROFILE=production and its environment it runs against the given
+PostgreSQL and Redis, which must be throwaway: pass --throwaway-database to confirm.
+Everything runs on 127.0.0.1; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+WAIT = 120  # seconds: the longest any one step may take
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def setup_django(production: bool) -> None:
+    if not production:
+        os.environ["SRN_DATA_DIR"] = tempfile.mkdtemp(prefix="srn-bench-")
+        for name in ("SRN_PROFILE", "DATABASE_URL", "REDIS_URL"):
+            os.environ.pop(name, None)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "coordination.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def seed() -> dict:
+    """Two agencies, a consented referral in progress, a caseworker token."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from agencies import services as agency_services
+    from agencies.models import Agency, AgencyKind, Membership, Role
+    from coordination import services
+
+    suffix = str(int(time.time() * 1000))
+    police = Agency.objects.create(
+        slug=f"bench-police-{suffix}", name="P", kind=AgencyKind.LAW_ENFORCEMENT
+    )
+    shelter = Agency.objects.create(
+        slug=f"bench-shelter-{suffix}", name="S", kind=AgencyKind.SHELTER
+    )
+    users = get_user_model().objects
+    liaison = Membership.objects.create(
+        user=users.create_user(f"bench-liaison-{suffix}"), agency=police, role=Role.LIAISON
+    )
+    caseworker = Membership.objects.create(
+        user=users.create_user(f"bench-caseworker-{suffix}"), agency=shelter, role=Role.CASEWORKER
+    )
+    survivor = services.survivor_create(actor=liaison, data={"given_name": "bench"})
+    services.consent_record(
+        actor=liaison,
+        survivor_id=survivor.id,
+        recipients=[shelter.id],
+        categories=["identity", "status_updates"],
+        method="written",
+        evidence_sha256="ab" * 32,
+        language="en",
+        interpreter_used=False,
+        notice_version="bench",
+        services_not_conditional=True,
+        signed_by="survivor",
+        expires_at=timezone.now() + timedelta(days=30),
+    )
+    referral = services.referral_create(
+        actor=liaison,
+        survivor_id=survivor.id,
+        recipients=[shelter.id],
+        needs=["shelter"],
+        urgency="routine",
+    )
+    for action in ("accept", "start"):
+        services.transition(actor=caseworker, referral_id=referral.id, action=action)
+    _, token = agency_services.token_issue(member=caseworker)
+    return {"caseworker": caseworker, "referral": referral.id, "token": token, "next": "hold"}
+
+
+def sessions_for(user, count: int) -> list[str]:
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    keys = []
+    for _ in range(count):
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        keys.append(store.session_key)
+    return keys
+
+
+class Receivers:
+    """N sockets, each counting what it received; latency samples per message."""
+
+    def __init__(self):
+        self.samples: list[float] = []
+        self.received = 0
+        self.changed = asyncio.Condition()
+
+    async def note(self, latency: float) -> None:
+        self.samples.append(latency)
+        async with self.changed:
+            self.received += 1
+            self.changed.notify_all()
+
+    async def wait_for(self, total: int) -> None:
+        async with self.changed:
+            await asyncio.wait_for(self.changed.wait_for(lambda: self.received >= total), WAIT)
+
+
+async def open_sockets(urls_headers, hello: dict | None, limit: int = 50) -> list:
+    from websockets.asyncio.client import connect
+
+    gate = asyncio.Semaphore(limit)
+
+    async def one(url, headers, origin):
+        async with gate:
+            socket = await connect(
+                url, origin=origin, additional_headers=headers, open_timeout=WAIT, max_queue=None
+            )
+            if hello is not None:
+                await socket.send(json.dumps(hello))
+                while json.loads(await asyncio.wait_for(socket.recv(), WAIT))["type"] != "ready":
+                    pass
+            return socket
+
+    return await asyncio.gather(*(one(*args) for args in urls_headers))
+
+
+async def bench_service(port: int, world: dict, count: int, changes: int, origin: str) -> dict:
+    from asgiref.sync import sync_to_async
+
+    keys = await sync_to_async(sessions_for)(world["caseworker"].user, count)
+    started = time.perf_counter()
+    sockets = await open_sockets(
+        [
+            (f"ws://127.0.0.1:{port}/ws/v1/events/", {"Cookie": f"sessionid={k}"}, origin)
+            for k in keys
+        ],
+        hello={"type": "hello", "after": await sync_to_async(head)()},
+    )
+    connect_seconds = time.perf_counter() - started
+    receivers = Receivers()
+
+    async def listen(socket):
+        with contextlib.suppress(Exception):
+            async for raw in socket:
+                message = json.loads(raw)
+                if message["type"] == "event":
+                    stamped = datetime.fromisoformat(message["at"]).timestamp()
+                    await receivers.note(time.time() - stamped)
+
+    listeners = [asyncio.create_task(listen(s)) for s in sockets]
+    for k in range(changes):
+        action = world["next"]
+        world["next"] = "start" if action == "hold" else "hold"
+        body = {"action": action, **({"reason": "bench"} if action == "hold" else {})}
+        await asyncio.to_thread(transition, port, world, body)
+        await receivers.wait_for(count * (k + 1))
+    for socket in sockets:
+        await socket.close()
+    for task in listeners:
+        task.cancel()
+    return {"samples": receivers.samples, "connect_seconds": connect_seconds}
+
+
+async def bench_baseline(port: int, count: int, changes: int, origin: str) -> dict:
+    url = f"ws://127.0.0.1:{port}/echo/"
+    sockets = await open_sockets([(url, {}, origin)] * count, hello=None)
+    (sender,) = await open_sockets([(url, {}, origin)], hello=None)
+    receivers = Receivers()
+
+    async def listen(socket):
+        with contextlib.suppress(Exception):
+            async for raw in socket:
+                await receivers.note(time.time() - json.loads(raw)["t"])
+
+    listeners = [asyncio.create_task(listen(s)) for s in sockets]
+    for k in range(changes):
+        await sender.send(json.dumps({"t": time.time(), "k": k}))
+        await receivers.wait_for(count * (k + 1))
+    for socket in [*sockets, sender]:
+        await socket.close()
+    for task in listeners:
+        task.cancel()
+    return {"samples": receivers.samples}
+
+
+def head() -> int:
+    from coordination.live import head_seq
+
+    return head_seq()
+
+
+def transition(port: int, world: dict, body: dict) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/referrals/{world['referral']}/transitions/",
+        method="POST",
+        data=json.dumps(body).encode(),
+        headers={
+            "Authorization": f"Bearer {world['token']}",
+            "Content-Type": "application/json",
+            "X-Forwarded-Proto": "https",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=WAIT) as response:  # noqa: S310
+        assert response.status == 200, response.status
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sockets", type=int, nargs="+", default=[100, 500, 1000])
+    parser.add_argument("--changes", type=int, default=20)
+    parser.add_argument("--throwaway-database", action="store_true")
+    args = parser.parse_args()
+    production = os.environ.get("SRN_PROFILE") == "production"
+    if production and not args.throwaway_database:
+        parser.error("the production profile writes to DATABASE_URL: pass --throwaway-database")
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max(args.sockets) * 2 + 256
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+
+    setup_django(production)
+    from django.conf import settings
+
+    from tests import processes
+
+    world = seed()
+    origin = settings.WEBSOCKET_ALLOWED_ORIGINS[0]
+    env = {"SRN_DATA_DIR": os.environ.get("SRN_DATA_DIR", ""), "LOG_LEVEL": "WARNING"}
+    profile = "production (PostgreSQL, Redis)" if production else "embedded (SQLite, in-memory)"
+    print(f"fan-out on one Daphne per side, {profile} profile, {args.changes} changes per N")
+    print(
+        f"{'N':>6} {'baseline p50/p99 ms':>22} {'service p50/p99 ms':>22} "
+        f"{'ratio p50':>10} {'ratio p99':>10} {'connect s':>10}"
+    )
+    with (
+        processes.daphnes(1, env=env) as (service_port,),
+        processes.daphnes(1, env=env, app="bench.echo_asgi:application") as (echo_port,),
+    ):
+        for count in args.sockets:
+            base = asyncio.run(bench_baseline(echo_port, count, args.changes, origin))
+            srn = asyncio.run(bench_service(service_port, world, count, args.changes, origin))
+            b50, b99 = (percentile(base["samples"], q) * 1000 for q in (0.5, 0.99))
+            s50, s99 = (percentile(srn["samples"], q) * 1000 for q in (0.5, 0.99))
+            print(
+                f"{count:>6} {b50:>10.1f} / {b99:>9.1f} {s50:>10.1f} / {s99:>9.1f} "
+                f"{s50 / b50:>10.1f} {s99 / b99:>10.1f} {srn['connect_seconds']:>10.1f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

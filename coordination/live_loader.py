@@ -1,0 +1,81 @@
+"""Per-process coalescing for live sockets.
+
+When one event is committed, every socket of the process wakes at once. Each must
+re-check its member and credential and read the outbox through the access rule; done
+one by one that is a few queries per socket, so latency grows with the number of
+sockets. Here the sockets of one event loop share the work:
+
+* ``entitled``: the checks that arrive within 2 ms go to the database as one batch
+  (``agencies.live_auth.entitled_many``);
+* ``events_after``: sockets of the same agency waiting from the same ``seq`` share one
+  read (the access rule decides per agency, never per user).
+
+Nothing is cached beyond the moment: a check or read that is in flight is shared, a
+new one starts after it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+
+from channels.db import database_sync_to_async
+
+from agencies import live_auth
+from coordination import live
+
+COALESCE_SECONDS = 0.002
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.pending: dict[tuple[int, str], list[asyncio.Future]] = {}
+        self.flush_scheduled = False
+        self.reads: dict[tuple[int, int], asyncio.Future] = {}
+
+    async def entitled(self, member_id: int, credential: str) -> bool:
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        self.pending.setdefault((member_id, credential), []).append(waiter)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            loop.call_soon(lambda: asyncio.ensure_future(self._flush()))
+        return await waiter
+
+    async def _flush(self) -> None:
+        # A moment for the other sockets woken by the same nudge to join the batch.
+        await asyncio.sleep(COALESCE_SECONDS)
+        batch, self.pending, self.flush_scheduled = self.pending, {}, False
+        try:
+            answers = await database_sync_to_async(live_auth.entitled_many)(set(batch))
+        except Exception as error:  # every waiter fails closed with it
+            for waiters in batch.values():
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_exception(error)
+            return
+        for key, waiters in batch.items():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(answers[key])
+
+    async def events_after(self, member, after: int) -> live.Batch:
+        key = (member.agency_id, after)
+        read = self.reads.get(key)
+        if read is None:
+            read = asyncio.ensure_future(database_sync_to_async(live.events_after)(member, after))
+            self.reads[key] = read
+            read.add_done_callback(lambda _: self.reads.pop(key, None))
+        return await asyncio.shield(read)
+
+
+_loaders: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def loader() -> _Loader:
+    """The loader of the running event loop (one per Daphne process in production)."""
+    loop = asyncio.get_running_loop()
+    found = _loaders.get(loop)
+    if found is None:
+        found = _loaders[loop] = _Loader()
+    return found
