@@ -50,6 +50,7 @@ class Case:
     kwargs: dict = field(default_factory=dict)
     query: str = ""
     body: dict | None = None
+    bearer: bool = False  # sign in with a real API token (not a forced user)
     name: str = ""
 
     @property
@@ -119,7 +120,19 @@ API_CASES: list[Case] = [
         name="bad-password",
     ),
     *_api("auth/logout/", "POST", "caseworker", 204, "logout"),
+    *_api(
+        "auth/ws-ticket/",
+        "POST",
+        "caseworker",
+        201,
+        "create",
+        object_type="ws_ticket",
+        object_id=ANY,
+        bearer=True,
+        wrong_role="admin",
+    ),
     *_api("me/", "GET", "caseworker", 200, "view", object_type="membership", object_id="{me}"),
+    *_api("events/", "GET", "caseworker", 200, "list", object_type="event", wrong_role="admin"),
     *_api("agencies/", "GET", "caseworker", 200, "list", object_type="agency"),
     *_api(
         "members/", "GET", "admin", 200, "list", object_type="membership", wrong_role="caseworker"

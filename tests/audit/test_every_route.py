@@ -13,6 +13,7 @@ import uuid
 import pytest
 from django.test import Client
 from django.urls import URLResolver, get_resolver
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from agencies.admin import site as admin_site
@@ -76,7 +77,10 @@ def _send(case: Case, world, members, method: str | None = None):
     api = case.route.startswith("api/")
     client = APIClient() if api else Client()
     if member is not None:
-        if api:
+        if case.bearer:
+            token = AuthToken.objects.create(member.user)[1]
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        elif api:
             client.force_authenticate(user=member.user)
         else:
             client.force_login(member.user)
