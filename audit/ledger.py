@@ -1,9 +1,10 @@
 """The disclosure ledger: every time a survivor's data reached another agency.
 
-A disclosure is an allowed read (``view`` or ``list``) whose entry names the consents
-that authorised it: on a single object the entry's own ``survivor_ref``,
-``categories`` and ``consent_ids``; on a list page each item of ``detail["items"]``
-(``ref``, ``categories``, ``consents``). The owner agency's own reads carry no
+A disclosure is an allowed read (``view``, ``list``, or a ``transition``, whose
+response shows the referral) whose entry names the consents that authorised it: on
+a single object the entry's own ``survivor_ref``, ``categories`` and ``consent_ids``;
+on a list page each item of ``detail["items"]`` (``ref``, ``categories``,
+``consents``). The owner agency's own reads carry no
 consent and are not disclosures.
 """
 
@@ -13,7 +14,9 @@ from collections.abc import Iterator
 
 from audit.models import Action, Disclosure, Outcome
 
-READS = frozenset({Action.VIEW, Action.LIST})
+# Accesses that hand survivor data back: reads, and a transition (its response is
+# the referral as released to the caller).
+READS = frozenset({Action.VIEW, Action.LIST, Action.TRANSITION})
 LEDGER_FIELDS = (
     "entry_seq",
     "at",

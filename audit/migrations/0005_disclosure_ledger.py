@@ -19,7 +19,7 @@ def backfill(apps, schema_editor):
     entry_model = apps.get_model("audit", "AuditEntry")
     disclosure_model = apps.get_model("audit", "Disclosure")
     batch = []
-    reads = entry_model.objects.filter(action__in=["view", "list"], outcome="allowed")
+    reads = entry_model.objects.filter(action__in=["view", "list", "transition"], outcome="allowed")
     for entry in reads.order_by("seq").iterator(chunk_size=2000):
         batch.extend(disclosure_model(**line) for line in disclosures_of(entry))
         if len(batch) >= 2000:

@@ -25,11 +25,15 @@ def test_each_disclosure_to_another_agency_is_a_ledger_line(world, members):
     caseworker = client_for(members["caseworker"])
     caseworker.get(f"/api/v1/referrals/{world['referral']}/")
     caseworker.get("/api/v1/referrals/")
+    caseworker.post(
+        f"/api/v1/referrals/{world['referral']}/transitions/", {"action": "accept"}, format="json"
+    )
     client_for(members["liaison"]).get(f"/api/v1/referrals/{world['referral']}/")  # the owner
     body = _ledger(members, f"survivor_ref={world['ref']}").json()
     lines = body["results"]
-    # world's first read, the detail view, the list page; never the owner agency's reads
-    assert [line["action"] for line in lines] == ["list", "view", "view"]
+    # world's first read, the detail view, the list page, the transition's response;
+    # never the owner agency's reads
+    assert [line["action"] for line in lines] == ["transition", "list", "view", "view"]
     for line in lines:
         assert line["survivor_ref"] == world["ref"]
         assert line["actor_agency"] == "shelter"
@@ -38,7 +42,7 @@ def test_each_disclosure_to_another_agency_is_a_ledger_line(world, members):
         assert line["consent_ids"] == [world["consent"]]
         assert line["object_type"] == "referral"
         assert line["object_id"] == world["referral"]
-    entry = AuditEntry.objects.get(seq=lines[0]["entry_seq"])
+    entry = AuditEntry.objects.get(seq=lines[1]["entry_seq"])  # the list page
     assert entry.detail["filters"]["items"][0]["ref"] == world["ref"]
     read = AuditEntry.objects.filter(object_type="disclosure").get()
     assert (read.action, read.survivor_ref, read.actor_role) == (
