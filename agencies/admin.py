@@ -18,6 +18,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -67,7 +68,7 @@ class ComplianceAdminSite(admin.AdminSite):
 
     def login(self, request, extra_context=None):
         """One sign-in for the whole service: the audited session login."""
-        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        return redirect_to_login(reverse("admin:index", current_app=self.name), settings.LOGIN_URL)
 
     @method_decorator(require_POST)
     def logout(self, request, extra_context=None):

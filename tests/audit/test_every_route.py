@@ -18,7 +18,8 @@ from rest_framework.test import APIClient
 
 from agencies.admin import site as admin_site
 from audit.models import AuditEntry
-from tests.audit.routes import ANY, API_CASES, EXEMPT, METHODS, WEB_CASES, Case, admin_cases
+from tests.audit.admin_routes import admin_cases
+from tests.audit.routes import ANY, API_CASES, EXEMPT, METHODS, WEB_CASES, Case
 from tests.audit.world import build_world
 
 USER_AGENT = "route-walk-test/1.0"
