@@ -140,8 +140,11 @@ class Receivers:
             self.changed.notify_all()
 
     async def wait_for(self, total: int) -> None:
-        async with self.changed:
-            await asyncio.wait_for(self.changed.wait_for(lambda: self.received >= total), WAIT)
+        try:
+            async with self.changed:
+                await asyncio.wait_for(self.changed.wait_for(lambda: self.received >= total), WAIT)
+        except TimeoutError:
+            raise TimeoutError(f"{self.received} of {total} messages in {WAIT} s") from None
 
 
 async def open_sockets(urls_headers, hello: dict | None, limit: int = 50) -> list:
@@ -182,9 +185,13 @@ async def bench_service(port: int, world: dict, count: int, changes: int, origin
         with contextlib.suppress(Exception):
             async for raw in socket:
                 message = json.loads(raw)
+                if message["type"] not in ("event", "heartbeat"):
+                    print("unexpected", message, file=sys.stderr)
                 if message["type"] == "event":
                     stamped = datetime.fromisoformat(message["at"]).timestamp()
                     await receivers.note(time.time() - stamped)
+        if socket.close_code not in (None, 1000):
+            print("socket closed", socket.close_code, socket.close_reason, file=sys.stderr)
 
     listeners = [asyncio.create_task(listen(s)) for s in sockets]
     for k in range(changes):

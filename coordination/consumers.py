@@ -162,7 +162,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         ):
             self.last_seq = message["seq"]
             return
-        await self._pump()
+        await self._pump(known=message["seq"])
 
     async def auth_ended(self, message):
         mine = live_auth.auth_id(self.credential) if self.credential else None
@@ -201,7 +201,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "ready", "last_seq": self.last_seq})
         self.tasks = [asyncio.create_task(self._heartbeat())]
 
-    async def _pump(self) -> bool:
+    async def _pump(self, known: int = 0) -> bool:
         """Deliver every deliverable event after ``last_seq``; False if the socket ended.
 
         The member and credential are re-checked before each batch, and the batch is
@@ -213,7 +213,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                 if not await shared.entitled(self.member.pk, self.credential):
                     await self._end("session_ended")
                     return False
-                batch = await shared.events_after(self.member, self.last_seq)
+                batch = await shared.events_after(self.member, self.last_seq, known=known)
                 for event in batch.events:
                     await self.send_json(live.event_payload(event))
                 self.last_seq = batch.last_seq

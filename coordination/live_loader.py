@@ -31,6 +31,7 @@ class _Loader:
     def __init__(self) -> None:
         self.pending: dict[tuple[int, str], list[asyncio.Future]] = {}
         self.flush_scheduled = False
+        self.flushes: set[asyncio.Task] = set()  # the loop holds tasks only weakly
         self.reads: dict[tuple[int, int], asyncio.Future] = {}
 
     async def entitled(self, member_id: int, credential: str) -> bool:
@@ -39,7 +40,9 @@ class _Loader:
         self.pending.setdefault((member_id, credential), []).append(waiter)
         if not self.flush_scheduled:
             self.flush_scheduled = True
-            loop.call_soon(lambda: asyncio.ensure_future(self._flush()))
+            flush = loop.create_task(self._flush())
+            self.flushes.add(flush)
+            flush.add_done_callback(self.flushes.discard)
         return await waiter
 
     async def _flush(self) -> None:
@@ -59,14 +62,23 @@ class _Loader:
                 if not waiter.done():
                     waiter.set_result(answers[key])
 
-    async def events_after(self, member, after: int) -> live.Batch:
+    async def events_after(self, member, after: int, *, known: int = 0) -> live.Batch:
+        """Join a read in flight for the same agency and ``after`` — unless it started
+        before event ``known`` (which the caller was told exists) was visible."""
         key = (member.agency_id, after)
         read = self.reads.get(key)
-        if read is None:
-            read = asyncio.ensure_future(database_sync_to_async(live.events_after)(member, after))
-            self.reads[key] = read
-            read.add_done_callback(lambda _: self.reads.pop(key, None))
+        if read is not None:
+            batch = await asyncio.shield(read)
+            if batch.more or batch.last_seq >= known:
+                return batch
+        read = asyncio.ensure_future(database_sync_to_async(live.events_after)(member, after))
+        self.reads[key] = read
+        read.add_done_callback(lambda done: self._forget(key, done))
         return await asyncio.shield(read)
+
+    def _forget(self, key, done: asyncio.Future) -> None:
+        if self.reads.get(key) is done:
+            del self.reads[key]
 
 
 _loaders: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

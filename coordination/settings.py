@@ -139,7 +139,15 @@ if PRODUCTION:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [_redis_url], "prefix": env_str("REDIS_PREFIX", "srn")},
+            "CONFIG": {
+                # redis-py 8 reads with a 5 s socket timeout by default, the same as the
+                # layer's blocking pop: idle sockets would crash every few seconds
+                # (channels_redis#422). Read longer than the pop; connect fast.
+                "hosts": [
+                    {"address": _redis_url, "socket_timeout": 15, "socket_connect_timeout": 5}
+                ],
+                "prefix": env_str("REDIS_PREFIX", "srn"),
+            },
         }
     }
     CACHES = {

@@ -65,7 +65,12 @@ def daphnes(
     try:
         for _ in range(count):
             port = free_port()
-            logs.append(tempfile.TemporaryFile())  # noqa: SIM115 (closed in finally)
+            keep = os.environ.get("SRN_DAPHNE_LOG_DIR")  # to read a run's server logs
+            logs.append(
+                open(Path(keep) / f"daphne-{port}.log", "w+b")  # noqa: SIM115
+                if keep
+                else tempfile.TemporaryFile()  # noqa: SIM115 (closed in finally)
+            )
             process = subprocess.Popen(
                 [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), app],
                 cwd=ROOT,

@@ -133,3 +133,23 @@ async def test_deactivation_on_one_process_closes_sockets_on_the_other(
     assert socket.close_code == 4001
     await h.run(members["caseworker"].refresh_from_db)()
     assert not members["caseworker"].is_active
+
+
+async def test_an_idle_socket_outlives_the_redis_read_timeout(members, referral, two_daphnes):
+    """redis-py 8 gives up reading after 5 s by default, as long as the layer's blocking
+    pop waits: without a longer timeout an idle socket crashes (close code 1011)."""
+    first, second = two_daphnes
+    socket = await open_socket(first, cookie=await h.run(h.session_cookie)(members["caseworker"]))
+    await asyncio.sleep(7)
+    token = await h.run(h.token_for)(members["caseworker"])
+    await asyncio.to_thread(
+        http,
+        second,
+        "POST",
+        f"/api/v1/referrals/{referral.id}/transitions/",
+        token=token,
+        body={"action": "accept"},
+    )
+    assert (await next_event(socket))["kind"] == "referral.accepted"
+    assert socket.close_code is None
+    await socket.close()
