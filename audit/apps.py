@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class AuditConfig(AppConfig):
     name = "audit"
     verbose_name = "Audit trail"
+
+    def ready(self):
+        from auditlog.models import LogEntry
+        from django.db.models.signals import pre_save
+
+        from audit.field_changes import stamp_from_request
+
+        # Connected once, not per request (auditlog's set_actor connects a receiver
+        # per call, issue #846), and reads the user late: DRF authenticates a token
+        # after every Django middleware has run.
+        pre_save.connect(stamp_from_request, sender=LogEntry, dispatch_uid="srn-field-changes")

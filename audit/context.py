@@ -25,11 +25,36 @@ class RequestContext:
     user_agent: str = ""
 
 
+@dataclass
+class RequestState:
+    """What this request has done so far, for the layers that answer it.
+
+    ``denied_entry`` is the (seq, hash) of a ``denied`` entry written during the
+    request: a refusal hook records one only if that entry did not survive (it may
+    have been rolled back with the transaction it was written in). ``request`` is
+    the ``HttpRequest``, read late (DRF authenticates after the middleware ran).
+    """
+
+    request: object = None
+    denied_entry: tuple[int, str] | None = None
+
+
 _current: ContextVar[RequestContext | None] = ContextVar("audit_request_context", default=None)
+_state: ContextVar[RequestState | None] = ContextVar("audit_request_state", default=None)
 
 
 def current() -> RequestContext:
     return _current.get() or RequestContext()
+
+
+def state() -> RequestState:
+    """This request's mutable state (a throwaway one outside a request)."""
+    return _state.get() or RequestState()
+
+
+def current_request_id() -> str | None:
+    """The request id, or None outside a request (django-auditlog's correlation id)."""
+    return current().request_id or None
 
 
 @contextmanager
@@ -86,7 +111,11 @@ class RequestContextMiddleware:
     def __call__(self, request):
         context = context_from_meta(request.META)
         request.audit_context = context
-        with bound(context):
-            response = self.get_response(request)
+        token = _state.set(RequestState(request=request))
+        try:
+            with bound(context):
+                response = self.get_response(request)
+        finally:
+            _state.reset(token)
         response["X-Request-ID"] = context.request_id
         return response

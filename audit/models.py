@@ -109,3 +109,34 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint #{self.seq}"
+
+
+class Disclosure(models.Model):
+    """One survivor's data reaching another agency under consent: a ledger line.
+
+    Derived from an ``AuditEntry`` in its transaction (``audit.ledger``): the entry is
+    the record, this row the index that makes "every disclosure of S-…" one indexed
+    query, list pages included (their entry holds many survivors in ``detail``).
+    Append-only like the entries.
+    """
+
+    entry_seq = models.BigIntegerField(editable=False)
+    at = models.DateTimeField(editable=False)
+    survivor_ref = models.CharField(max_length=16)
+    actor_user_id = models.BigIntegerField(null=True, blank=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    actor_agency_id = models.BigIntegerField(null=True, blank=True)
+    actor_agency = models.CharField(max_length=64, blank=True)
+    actor_role = models.CharField(max_length=32, blank=True)
+    action = models.CharField(max_length=32)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    categories = models.JSONField(default=list)
+    consent_ids = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["survivor_ref", "id"], name="audit_disclosure_ref")]
+
+    def __str__(self) -> str:
+        return f"{self.survivor_ref} #{self.entry_seq}"

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit import context
+from audit import context, ledger
 from audit.chain import GENESIS_HASH, content_of, entry_hash
 from audit.models import AuditEntry, ChainHead, Outcome
 
@@ -78,6 +78,9 @@ def record(
         entry = AuditEntry.objects.create(prev_hash=head.hash, hash=digest, **content)
         head.seq, head.hash = entry.seq, digest
         head.save(update_fields=["seq", "hash"])
+        ledger.index_disclosures(entry)
+    if entry.outcome == Outcome.DENIED:
+        context.state().denied_entry = (entry.seq, entry.hash)
     return entry
 
 

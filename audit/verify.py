@@ -21,7 +21,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from audit.chain import GENESIS_HASH, content_of, entry_hash
-from audit.models import AuditEntry, ChainHead, Checkpoint
+from audit.ledger import LEDGER_FIELDS, disclosures_of
+from audit.models import AuditEntry, ChainHead, Checkpoint, Disclosure
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ def verify_chain(
 
     previous, expected, checked = GENESIS_HASH, 1, 0
     rows = AuditEntry.objects.order_by("seq").iterator(chunk_size=chunk_size)
+    # The ledger index must say exactly what the entries say, in the same order.
+    ledger = Disclosure.objects.order_by("id").values(*LEDGER_FIELDS).iterator(chunk_size)
     for entry in rows:
         if entry.seq != expected:
             return VerifyResult(False, checked, expected, "entry missing (gap in sequence)")
@@ -113,10 +116,18 @@ def verify_chain(
             return VerifyResult(False, checked, entry.seq, "content does not match its hash")
         if entry.seq in pinned and pinned[entry.seq] != entry.hash:
             return VerifyResult(False, checked, entry.seq, "differs from a signed checkpoint")
+        for line in disclosures_of(entry):
+            if next(ledger, None) != line:
+                return VerifyResult(False, checked, entry.seq, "disclosure ledger differs")
         previous, expected, checked = entry.hash, expected + 1, checked + 1
         if progress is not None:
             progress(1)
     last = expected - 1
+    extra = next(ledger, None)
+    if extra is not None:
+        return VerifyResult(
+            False, checked, extra["entry_seq"], "disclosure ledger has a line no entry makes"
+        )
     beyond = [seq for seq in pinned if seq > last]
     if beyond:
         return VerifyResult(

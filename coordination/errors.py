@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from django.contrib.auth import get_user
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -23,6 +24,9 @@ from agencies.errors import (
     NotFound,
     Unauthenticated,
 )
+from agencies.selectors import membership_for
+from audit.denials import record_denial
+from audit.recorder import Actor
 from coordination.api.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
 from coordination.services import PreconditionFailed
 
@@ -68,7 +72,49 @@ def _flatten(detail) -> dict | list | str:
     return str(detail)
 
 
+# Refusals: each writes the request's one ``denied`` audit entry. 400s (bad input),
+# 405, 409 and 412 are not refusals of access and are not audited as such.
+REFUSAL_STATUSES = frozenset({401, 403, 404, 429})
+
+
+def _actor_for(request) -> Actor | None:
+    """Who was refused: their membership, else the bare user, else nobody."""
+    member = getattr(request, "member", None)
+    # A DRF request keeps its authenticated user in ``_user``; reading ``user`` before
+    # authentication ran would authenticate again, inside an error handler.
+    user = getattr(request, "_user", None) if hasattr(request, "_request") else None
+    if user is None and not hasattr(request, "_request"):
+        user = getattr(request, "user", None)
+    if (user is None or not user.is_authenticated) and hasattr(
+        getattr(request, "_request", None), "session"
+    ):
+        # DRF drops the session user when it refuses the request (a CSRF failure):
+        # the signed-in user is still who made it.
+        user = get_user(request._request)
+    member = member or membership_for(user)
+    if member is not None:
+        return member.as_actor()
+    if user is not None and user.is_authenticated:
+        return Actor(user_id=user.pk, username=user.get_username())
+    return None
+
+
+def _audit_refusal(request, response_status: int, code: str) -> None:
+    if request is None or response_status not in REFUSAL_STATUSES:
+        return
+    http_request = getattr(request, "_request", request)
+    record_denial(
+        actor=_actor_for(request), code=code, status=response_status, request=http_request
+    )
+
+
 def api_exception_handler(exc, context):
+    response = _api_error_response(exc, context)
+    _audit_refusal(context.get("request"), response.status_code, response.data.get("code", ""))
+    return response
+
+
+def _api_error_response(exc, context):
     if isinstance(exc, DomainError):
         response = Response(_body(exc.code, exc.detail, exc.fields), status=status_for(exc))
         if response.status_code == status.HTTP_401_UNAUTHORIZED:
@@ -113,10 +159,15 @@ def handler400(request, exception=None):
 
 
 def handler403(request, exception=None):
+    _audit_refusal(request, 403, "permission_denied")
     return json_error(403, "permission_denied", "You do not have permission to do this.")
 
 
 def handler404(request, exception=None):
+    # A URL that matches no route is not about anything: only a matched route's
+    # "not found" (a hidden or missing object) is a refusal.
+    if getattr(request, "resolver_match", None) is not None:
+        _audit_refusal(request, 404, "not_found")
     return json_error(404, "not_found", "Not found.")
 
 
@@ -125,4 +176,5 @@ def handler500(request):
 
 
 def csrf_failure(request, reason=""):
+    _audit_refusal(request, 403, "csrf_failed")
     return json_error(403, "csrf_failed", "CSRF verification failed.")

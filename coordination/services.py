@@ -336,7 +336,8 @@ def transition(
     Audits ``transition``; each moved status emits its event.
     """
     referral = Referral.objects.select_related("survivor").filter(pk=referral_id).first()
-    if referral is None or not policy.release(actor.agency_id, referral).visible:
+    release = policy.release(actor.agency_id, referral) if referral is not None else None
+    if release is None or not release.visible:
         raise NotFound
     spec = states.TRANSITIONS.get(action)
     if spec is None or spec.by == states.SYSTEM:
@@ -368,6 +369,9 @@ def transition(
         object_type="referral",
         object_id=referral.pk,
         survivor_ref=referral.survivor.ref,
+        # The response shows the referral as released: a recipient's is a disclosure.
+        categories=release.categories if release.relation == policy.RECIPIENT else (),
+        consent_ids=release.consent_ids if release.relation == policy.RECIPIENT else (),
         detail={"action": action, "statuses": sorted({m.status for m in moved})},
     )
     return moved

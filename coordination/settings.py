@@ -250,6 +250,9 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": None,
     # ?format= is ours (audit export), not DRF's renderer override.
     "URL_FORMAT_OVERRIDE": None,
+    # No OPTIONS metadata (405): /api/schema/ describes the API, and every method a
+    # view answers is one audited access.
+    "DEFAULT_METADATA_CLASS": None,
 }
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Bearer",
@@ -296,3 +299,7 @@ LOGGING = {
     },
 }
 CSRF_FAILURE_VIEW = "coordination.errors.csrf_failure"
+
+# --- django-auditlog: field diffs of the domain models, PII fields excluded -----------
+# (registered in each app's ready(); who/where stamped by audit.field_changes)
+AUDITLOG_CID_GETTER = "audit.context.current_request_id"

@@ -4,5 +4,6 @@ from audit.api import views
 
 urlpatterns = [
     path("audit/entries/", views.AuditEntryListView.as_view(), name="audit-entries"),
+    path("audit/ledger/", views.DisclosureLedgerView.as_view(), name="audit-ledger"),
     path("audit/verify/", views.AuditVerifyView.as_view(), name="audit-verify"),
 ]

@@ -22,8 +22,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.chain import HASHED_FIELDS
-from audit.models import Action, AuditEntry
+from audit.models import Action, AuditEntry, Disclosure
 from audit.recorder import Actor, record
+from audit.selectors import disclosure_ledger, ledger_read_record
 from audit.verify import verify_chain
 
 COMPLIANCE_OFFICER = "compliance_officer"
@@ -147,3 +148,63 @@ class AuditVerifyView(APIView):
                 detail={"ok": result.ok, "first_bad_seq": result.first_bad_seq},
             )
         return Response(result.as_dict())
+
+
+class DisclosureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Disclosure
+        fields = [
+            "entry_seq",
+            "at",
+            "survivor_ref",
+            "actor_user_id",
+            "actor_username",
+            "actor_agency_id",
+            "actor_agency",
+            "actor_role",
+            "action",
+            "object_type",
+            "object_id",
+            "categories",
+            "consent_ids",
+        ]
+
+
+class LedgerQuerySerializer(serializers.Serializer):
+    survivor_ref = serializers.RegexField(r"^S-[A-Z0-9]{8}$")
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+
+class LedgerPagination(CursorPagination):
+    ordering = "-id"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class DisclosureLedgerView(GenericAPIView):
+    """A survivor's disclosure ledger (``?survivor_ref=S-…``, optional ``since`` and
+    ``until``): every disclosure of their data to another agency, its categories and
+    the consents that authorised it. Compliance officers; each page is audited."""
+
+    serializer_class = DisclosureSerializer
+    pagination_class = LedgerPagination
+    queryset = Disclosure.objects.none()  # schema only
+
+    @extend_schema(parameters=[LedgerQuerySerializer], responses=DisclosureSerializer(many=True))
+    def get(self, request):
+        actor = _compliance_actor(request)
+        query = LedgerQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        ref = query.validated_data["survivor_ref"]
+        lines = disclosure_ledger(
+            actor=actor,
+            survivor_ref=ref,
+            since=query.validated_data.get("since"),
+            until=query.validated_data.get("until"),
+        )
+        with transaction.atomic():
+            page = self.paginate_queryset(lines)
+            ledger_read_record(actor=actor, survivor_ref=ref, count=len(page))
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -143,3 +143,53 @@ def test_postgresql_refuses_update_and_delete_of_audit_entries():
         ):
             cursor.execute(statement)
     assert AuditEntry.objects.count() == 2
+
+
+def _ledger_tamper(sql):
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "ALTER TABLE audit_disclosure DISABLE TRIGGER audit_disclosure_append_only"
+            )
+        cursor.execute(sql)
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "ALTER TABLE audit_disclosure ENABLE TRIGGER audit_disclosure_append_only"
+            )
+
+
+def _disclosing_trail():
+    for i in range(4):
+        record(
+            action="view",
+            actor=Actor(user_id=i, agency="shelter"),
+            object_type="referral",
+            object_id=f"r{i}",
+            survivor_ref="S-AAAA2222",
+            categories=["identity"],
+            consent_ids=[f"c{i}"],
+        )
+
+
+@pytest.mark.parametrize(
+    ("sql", "bad_seq"),
+    [
+        ("DELETE FROM audit_disclosure WHERE entry_seq = 2", 2),
+        ("""UPDATE audit_disclosure SET consent_ids = '["forged"]' WHERE entry_seq = 3""", 3),
+        (
+            "INSERT INTO audit_disclosure (entry_seq, at, survivor_ref, actor_user_id, "
+            "actor_username, actor_agency_id, actor_agency, actor_role, action, object_type, "
+            "object_id, categories, consent_ids) SELECT 9, at, survivor_ref, actor_user_id, "
+            "actor_username, actor_agency_id, actor_agency, actor_role, action, object_type, "
+            "object_id, categories, consent_ids FROM audit_disclosure WHERE entry_seq = 4",
+            9,
+        ),
+    ],
+)
+def test_a_tampered_disclosure_ledger_is_detected(sql, bad_seq):
+    _disclosing_trail()
+    assert verify_chain().ok
+    _ledger_tamper(sql)
+    result = verify_chain()
+    assert (result.ok, result.first_bad_seq) == (False, bad_seq)
+    assert "ledger" in result.reason

@@ -1,0 +1,415 @@
+"""The table of audit cases for every URL route of the project.
+
+``test_every_route`` walks the URL resolver: every route x method must either have
+cases here (each asserting exactly one new audit entry with all its fields), be an
+explicit, reasoned exemption, or answer 405. A new route or method without cases
+fails the test.
+
+To cover a new endpoint, add its cases to ``API_CASES`` (or ``WEB_CASES``) below;
+the admin's are generated per registered model in ``admin_routes.py``.
+Values in ``{braces}`` are filled from the world ``world.py`` builds; ``ANY`` means
+"present, value not known beforehand".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+ANY = "<any>"
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+# Routes (or route + method) that are not accesses of anything: no case, no 405 probe.
+EXEMPT = {
+    ("healthz", None): "liveness probe: answers a constant, reads nothing",
+    ("readyz", None): "readiness probe: checks the database and channel layer, reads no rows",
+    ("api/schema/", None): "the OpenAPI document: describes the API, holds no data",
+    ("api/docs/", None): "Swagger UI page (static assets): holds no data",
+    ("accounts/login/", "GET"): "the empty sign-in form; the POST is audited (login/login_failed)",
+    ("admin/login/", None): "redirects to /accounts/login/, the one audited sign-in",
+    ("admin/jsi18n/", None): "the admin's translation catalog (JavaScript), no data",
+    # TODO(merge with #6): the web UI's pages are audited by that work.
+    ("", None): "the web home page, replaced and audited by the web UI work (#6)",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request and the one audit entry it must leave."""
+
+    route: str
+    method: str
+    client: str | None  # member key sending it (None: anonymous)
+    status: int
+    action: str
+    outcome: str = "allowed"
+    actor: str | None = "<client>"  # member key the entry names (None: nobody)
+    object_type: str = ""
+    object_id: str = ""
+    survivor_ref: str = ""
+    categories: tuple[str, ...] = ()
+    consent_ids: tuple[str, ...] = ()
+    kwargs: dict = field(default_factory=dict)
+    query: str = ""
+    body: dict | None = None
+    bearer: bool = False  # sign in with a real API token (not a forced user)
+    name: str = ""
+
+    @property
+    def expected_actor(self) -> str | None:
+        return self.client if self.actor == "<client>" else self.actor
+
+    def refused(self, client: str | None, status: int, **changes) -> Case:
+        """The same request refused: one ``denied`` entry, nothing disclosed."""
+        return replace(
+            self,
+            client=client,
+            status=status,
+            action="denied",
+            outcome="denied",
+            actor="<client>",
+            survivor_ref="",
+            categories=(),
+            consent_ids=(),
+            name=f"{self.name or self.method}-refused-{client or 'anonymous'}",
+            **changes,
+        )
+
+
+def _api(route, method, client, status, action, *, wrong_role=None, **fields) -> list[Case]:
+    """An allowed API case plus its refusals: anonymous (401) and a role that may not."""
+    allowed = Case(f"api/v1/{route}", method, client, status, action, **fields)
+    # A refusal names the object its URL names (not what the allowed call creates).
+    object_fields = {"object_type": "", "object_id": ""}
+    for name, value in allowed.kwargs.items():
+        kind = {"member_id": "membership"}.get(name, name.removesuffix("_id"))
+        object_fields = {"object_type": kind, "object_id": value}
+    cases = [allowed, allowed.refused(None, 401, **object_fields)]
+    if wrong_role:
+        cases.append(allowed.refused(wrong_role, 403, **object_fields))
+    if method == "GET":  # HEAD runs GET: the same entry
+        cases.append(replace(allowed, method="HEAD"))
+    return cases
+
+
+SURVIVOR = {"survivor_id": "{survivor}"}
+REFERRAL = {"referral_id": "{referral}"}
+REF = "{ref}"
+RECIPIENT_SEES = ("contact", "identity")
+NEW_SURVIVOR = {"given_name": "canary-new-given", "preferred_language": "es"}
+
+API_CASES: list[Case] = [
+    Case(
+        "api/v1/auth/token/",
+        "POST",
+        None,
+        200,
+        "login",
+        actor="caseworker",
+        object_type="token",
+        object_id=ANY,
+        body={"username": "{caseworker_username}", "password": "{password}"},
+    ),
+    Case(
+        "api/v1/auth/token/",
+        "POST",
+        None,
+        401,
+        "login_failed",
+        outcome="denied",
+        actor="caseworker",
+        body={"username": "{caseworker_username}", "password": "wrong-password-here"},
+        name="bad-password",
+    ),
+    *_api("auth/logout/", "POST", "caseworker", 204, "logout"),
+    *_api(
+        "auth/ws-ticket/",
+        "POST",
+        "caseworker",
+        201,
+        "create",
+        object_type="ws_ticket",
+        object_id=ANY,
+        bearer=True,
+        wrong_role="admin",
+    ),
+    *_api("me/", "GET", "caseworker", 200, "view", object_type="membership", object_id="{me}"),
+    *_api("events/", "GET", "caseworker", 200, "list", object_type="event", wrong_role="admin"),
+    *_api("agencies/", "GET", "caseworker", 200, "list", object_type="agency"),
+    *_api(
+        "members/", "GET", "admin", 200, "list", object_type="membership", wrong_role="caseworker"
+    ),
+    *_api(
+        "members/",
+        "POST",
+        "admin",
+        201,
+        "member_add",
+        object_type="membership",
+        object_id=ANY,
+        body={"username": "new.member", "password": "a-long-new-password-1", "role": "caseworker"},
+        wrong_role="caseworker",
+    ),
+    *_api(
+        "members/<int:member_id>/",
+        "PATCH",
+        "admin",
+        200,
+        "member_update",
+        object_type="membership",
+        object_id="{colleague}",
+        kwargs={"member_id": "{colleague}"},
+        body={"role": "liaison"},
+        wrong_role="caseworker",
+    ),
+    *_api(
+        "members/<int:member_id>/deactivate/",
+        "POST",
+        "admin",
+        200,
+        "member_deactivate",
+        object_type="membership",
+        object_id="{colleague}",
+        kwargs={"member_id": "{colleague}"},
+        wrong_role="caseworker",
+    ),
+    *_api(
+        "survivors/", "GET", "liaison", 200, "list", object_type="survivor", wrong_role="caseworker"
+    ),
+    *_api(
+        "survivors/",
+        "POST",
+        "liaison",
+        201,
+        "create",
+        object_type="survivor",
+        object_id=ANY,
+        survivor_ref=ANY,
+        categories=("identity",),
+        body=NEW_SURVIVOR,
+        wrong_role="caseworker",
+    ),
+    *_api(
+        "survivors/<uuid:survivor_id>/",
+        "GET",
+        "liaison",
+        200,
+        "view",
+        object_type="survivor",
+        object_id="{survivor}",
+        survivor_ref=REF,
+        categories=("contact", "identity", "immigration", "location"),
+        kwargs=SURVIVOR,
+        wrong_role="caseworker",
+    ),
+    *_api(
+        "survivors/<uuid:survivor_id>/",
+        "PATCH",
+        "liaison",
+        200,
+        "update",
+        object_type="survivor",
+        object_id="{survivor}",
+        survivor_ref=REF,
+        categories=("contact",),
+        kwargs=SURVIVOR,
+        body={"phone": "canary-new-phone"},
+        wrong_role="caseworker",
+    ),
+    *_api(
+        "consents/", "GET", "liaison", 200, "list", object_type="consent", wrong_role="caseworker"
+    ),
+    *_api(
+        "consents/",
+        "POST",
+        "liaison",
+        201,
+        "consent_record",
+        object_type="consent",
+        object_id=ANY,
+        survivor_ref=REF,
+        categories=("identity",),
+        consent_ids=(ANY,),
+        body={
+            "survivor": "{survivor}",
+            "recipients": ["{legal_agency}"],
+            "categories": ["identity"],
+            "method": "written",
+            "evidence_sha256": "a" * 64,
+            "language": "en",
+            "interpreter_used": False,
+            "notice_version": "2026-01",
+            "services_not_conditional": True,
+            "signed_by": "survivor",
+            "expires_at": "{expires}",
+        },
+        wrong_role="caseworker",
+    ),
+    *_api(
+        "consents/<uuid:consent_id>/revoke/",
+        "POST",
+        "liaison",
+        200,
+        "consent_revoke",
+        object_type="consent",
+        object_id="{consent}",
+        survivor_ref=REF,
+        consent_ids=("{consent}",),
+        kwargs={"consent_id": "{consent}"},
+        body={"reason": "canary-revoke-reason", "channel": "oral"},
+        wrong_role="caseworker",
+    ),
+    *_api(
+        "referrals/", "GET", "caseworker", 200, "list", object_type="referral", wrong_role="admin"
+    ),
+    *_api(
+        "referrals/",
+        "POST",
+        "liaison",
+        201,
+        "create",
+        object_type="referral",
+        object_id=ANY,
+        survivor_ref=REF,
+        categories=("narrative",),
+        body={
+            "survivor": "{survivor}",
+            "recipients": ["{legal_agency}"],
+            "needs": ["legal"],
+            "urgency": "high",
+            "narrative": "canary-second-narrative",
+        },
+        wrong_role="admin",
+    ),
+    *_api(
+        "referrals/<uuid:referral_id>/",
+        "GET",
+        "caseworker",
+        200,
+        "view",
+        object_type="referral",
+        object_id="{referral}",
+        survivor_ref=REF,
+        categories=RECIPIENT_SEES,
+        consent_ids=("{consent}",),
+        kwargs=REFERRAL,
+        wrong_role="admin",
+    ),
+    # A recipient that no consent covers: the 404 that hides the referral is one entry.
+    Case(
+        "api/v1/referrals/<uuid:referral_id>/",
+        "GET",
+        "outsider",
+        404,
+        "denied",
+        outcome="denied",
+        object_type="referral",
+        object_id="{referral}",
+        kwargs=REFERRAL,
+        name="hidden",
+    ),
+    *_api(
+        "referrals/<uuid:referral_id>/transitions/",
+        "POST",
+        "caseworker",
+        200,
+        "transition",
+        object_type="referral",
+        object_id="{referral}",
+        survivor_ref=REF,
+        categories=RECIPIENT_SEES,
+        consent_ids=("{consent}",),
+        kwargs=REFERRAL,
+        body={"action": "accept"},
+        wrong_role="admin",
+    ),
+    *_api(
+        "referrals/<uuid:referral_id>/notes/",
+        "GET",
+        "caseworker",
+        200,
+        "list",
+        object_type="referral",
+        object_id="{referral}",
+        survivor_ref=REF,
+        categories=RECIPIENT_SEES,
+        consent_ids=("{consent}",),
+        kwargs=REFERRAL,
+        wrong_role="admin",
+    ),
+    *_api(
+        "referrals/<uuid:referral_id>/notes/",
+        "POST",
+        "caseworker",
+        201,
+        "create",
+        object_type="case_note",
+        object_id=ANY,
+        survivor_ref=REF,
+        kwargs=REFERRAL,
+        body={"text": "canary-note-text"},
+        wrong_role="admin",
+    ),
+    *_api(
+        "audit/entries/",
+        "GET",
+        "compliance",
+        200,
+        "list",
+        object_type="audit_entry",
+        wrong_role="caseworker",
+    ),
+    Case(
+        "api/v1/audit/entries/",
+        "GET",
+        "compliance",
+        200,
+        "export",
+        object_type="audit_entry",
+        query="format=csv",
+        name="export",
+    ),
+    *_api(
+        "audit/ledger/",
+        "GET",
+        "compliance",
+        200,
+        "list",
+        object_type="disclosure",
+        survivor_ref=REF,
+        query="survivor_ref={ref}",
+        wrong_role="caseworker",
+    ),
+    *_api(
+        "audit/verify/",
+        "GET",
+        "compliance",
+        200,
+        "verify",
+        object_type="audit_chain",
+        wrong_role="caseworker",
+    ),
+]
+
+WEB_CASES: list[Case] = [
+    Case(
+        "accounts/login/",
+        "POST",
+        None,
+        302,
+        "login",
+        actor="caseworker",
+        body={"username": "{caseworker_username}", "password": "{password}"},
+    ),
+    Case(
+        "accounts/login/",
+        "POST",
+        None,
+        401,
+        "login_failed",
+        outcome="denied",
+        actor="caseworker",
+        body={"username": "{caseworker_username}", "password": "wrong-password-here"},
+        name="bad-password",
+    ),
+    Case("accounts/logout/", "POST", "caseworker", 302, "logout"),
+]

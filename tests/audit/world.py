@@ -1,0 +1,89 @@
+"""A small referral world, built through the services, for the audit tests.
+
+Every PII value is a unique canary (``CANARIES``) so a test can look for any of them
+anywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from auditlog.models import LogEntry
+from django.utils import timezone
+
+from audit.models import AuditEntry, Checkpoint, Disclosure
+from audit.verify import checkpoint_write
+from consent.categories import SURVIVOR_PII_FIELDS
+from coordination import services
+from coordination.selectors import access_referral
+from tests.factories import PASSWORD, MemberFactory
+
+SURVIVOR_CANARIES = {name: f"canary-{name.replace('_', '-')}-7Q" for name in SURVIVOR_PII_FIELDS}
+SURVIVOR_CANARIES["date_of_birth"] = "1987-03-14"
+SURVIVOR_CANARIES["email"] = "canary-email-7q@example.org"
+CANARIES = {
+    **SURVIVOR_CANARIES,
+    "narrative": "canary-narrative-7Q",
+    "note": "canary-note-7Q",
+    "transition_reason": "canary-hold-reason-7Q",
+    "revoke_reason": "canary-revoke-reason-7Q",
+}
+
+
+def consent_fields(**overrides) -> dict:
+    return {
+        "method": "written",
+        "evidence_sha256": "b" * 64,
+        "language": "en",
+        "interpreter_used": False,
+        "notice_version": "2026-01",
+        "services_not_conditional": True,
+        "signed_by": "survivor",
+        "expires_at": timezone.now() + timedelta(days=30),
+        **overrides,
+    }
+
+
+def build_world(members, agencies) -> dict:
+    """Survivor (police) referred to the shelter under a consent releasing identity,
+    contact and status updates; the shelter caseworker has read it once; a second
+    shelter caseworker (``colleague``) for member management; a signed checkpoint."""
+    liaison = members["liaison"]
+    survivor = services.survivor_create(actor=liaison, data=dict(SURVIVOR_CANARIES))
+    consent = services.consent_record(
+        actor=liaison,
+        survivor_id=survivor.pk,
+        recipients=[agencies["shelter"].pk],
+        categories=["identity", "contact", "status_updates"],
+        **consent_fields(),
+    )
+    referral = services.referral_create(
+        actor=liaison,
+        survivor_id=survivor.pk,
+        recipients=[agencies["shelter"].pk],
+        needs=["shelter"],
+        urgency="high",
+        narrative=CANARIES["narrative"],
+    )
+    colleague = MemberFactory(agency=agencies["shelter"], role="caseworker")
+    # A disclosure for the ledger (and its admin) to show.
+    access_referral(members["caseworker"], referral.pk)
+    checkpoint_write()
+    return {
+        "survivor": str(survivor.pk),
+        "ref": survivor.ref,
+        "consent": str(consent.pk),
+        "referral": str(referral.pk),
+        "colleague": colleague.pk,
+        "me": members["caseworker"].pk,
+        "legal_agency": agencies["legal"].pk,
+        "caseworker_username": members["caseworker"].user.username,
+        "password": PASSWORD,
+        "expires": (timezone.now() + timedelta(days=30)).isoformat(),
+        "admin_object:audit.auditentry": AuditEntry.objects.order_by("pk").first().pk,
+        "admin_object:audit.disclosure": Disclosure.objects.order_by("pk").first().pk,
+        "admin_object:audit.checkpoint": Checkpoint.objects.order_by("pk").first().pk,
+        "admin_object:auditlog.logentry": LogEntry.objects.order_by("pk").first().pk,
+        "admin_object:agencies.agency": agencies["police"].pk,
+        "admin_object:agencies.membership": members["caseworker"].pk,
+    }
