@@ -1,6 +1,6 @@
 """Compliance officer pages: audit search with the API's filters (and links to its
-streamed export), chain verification. Each read of the trail is itself audited, as
-the API's is."""
+streamed export), chain verification, a survivor's disclosure ledger. Each read of
+the trail is itself audited, as the API's is."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from agencies.models import Role
 from audit.api.views import AuditEntryFilter
 from audit.models import Action, AuditEntry
 from audit.recorder import record
+from audit.selectors import disclosure_ledger, ledger_read_record
 from audit.verify import verify_chain
-from coordination.web.forms import AuditSearchForm
+from coordination.web.forms import AuditSearchForm, LedgerForm
 from coordination.web.pages import member_page
 
 PAGE_SIZE = 50
@@ -83,3 +84,41 @@ def audit_verify(request):
             detail={"ok": result.ok, "first_bad_seq": result.first_bad_seq},
         )
     return render(request, "web/audit_verify.html", {"result": result})
+
+
+@require_safe
+@member_page(Role.COMPLIANCE_OFFICER)
+def audit_ledger(request):
+    """A survivor's disclosure ledger (``audit.selectors.disclosure_ledger``): every
+    disclosure of their data to another agency, its categories and the authorising
+    consents. Each page read is audited (``ledger_read_record``), as the API's is."""
+    form = LedgerForm(request.GET or None)
+    if not form.is_bound:
+        return render(request, "web/audit_ledger.html", {"form": form, "lines": None})
+    if not form.is_valid():
+        return render(request, "web/audit_ledger.html", {"form": form, "lines": None}, status=400)
+    actor = request.member.as_actor()
+    ref = form.cleaned_data["survivor_ref"]
+    lines = disclosure_ledger(
+        actor=actor,
+        survivor_ref=ref,
+        since=form.cleaned_data.get("since"),
+        until=form.cleaned_data.get("until"),
+    )
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        lines = lines.filter(id__lt=int(before))
+    with transaction.atomic():
+        page = list(lines[: PAGE_SIZE + 1])
+        shown = page[:PAGE_SIZE]
+        ledger_read_record(actor=actor, survivor_ref=ref, count=len(shown))
+    params = _filters(form)
+    older = urlencode({**params, "before": shown[-1].id}) if len(page) > PAGE_SIZE else ""
+    context = {
+        "form": form,
+        "lines": shown,
+        "survivor_ref": ref,
+        "older": older,
+        "export_json": "/api/v1/audit/ledger/?" + urlencode(params),
+    }
+    return render(request, "web/audit_ledger.html", context)

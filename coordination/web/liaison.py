@@ -159,7 +159,7 @@ def referral_new(request):
     member = request.member
     with transaction.atomic():
         own = list(selectors.survivors_of(member)[:LIST_LIMIT])
-        if request.method == "GET":
+        if request.method != "POST":  # a failed POST shows the refs already read
             selectors.audit_list(member, "survivor", len(own), {"refs": [s.ref for s in own]})
     form = ReferralForm(
         request.POST or None,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
-from django.db import transaction
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -17,9 +16,8 @@ from django.views.decorators.csrf import csrf_protect
 from agencies.errors import DomainError, Forbidden, InvalidInput
 from agencies.models import Role
 from agencies.selectors import membership_for
-from audit.models import Action, Outcome
-from audit.recorder import record
-from coordination.errors import status_for
+from audit.denials import record_denial
+from coordination.errors import REFUSAL_STATUSES, status_for
 
 # Where each role starts, and what its navigation offers.
 NAVIGATION = {
@@ -32,6 +30,7 @@ NAVIGATION = {
     Role.COMPLIANCE_OFFICER: [
         ("web:audit", "Audit search"),
         ("web:audit-verify", "Chain verification"),
+        ("web:audit-ledger", "Disclosure ledger"),
     ],
     Role.AGENCY_ADMIN: [("web:members", "Members")],
 }
@@ -59,9 +58,10 @@ def with_csp(view):
 def member_page(*roles: str):
     """A page for active members in one of ``roles``.
 
-    Anonymous visitors go to the login page. A member in another role gets a 403 page
-    and a ``denied`` audit entry. A domain error from a service renders as an HTML page
-    with the status the API would give (its denial, if any, is the service's to record).
+    Anonymous visitors go to the login page, a member in another role gets a 403 page,
+    and a domain error from a service renders as an HTML page with the status the API
+    would give. Each refusal (401/403/404 and the sign-in redirect) leaves the request's
+    one ``denied`` entry, as the API's refusals do.
     """
 
     def decorate(view):
@@ -72,27 +72,34 @@ def member_page(*roles: str):
         def page(request, *args, **kwargs):
             member = membership_for(request.user)
             if member is None:
+                _refused(request, None, "not_authenticated", 302)
                 return redirect_to_login(request.get_full_path())
             request.member = member
             if roles and member.role not in roles:
-                with transaction.atomic():
-                    record(
-                        action=Action.DENIED,
-                        actor=member.as_actor(),
-                        outcome=Outcome.DENIED,
-                        object_type="page",
-                        object_id=request.resolver_match.url_name,
-                        detail={"code": "permission_denied"},
-                    )
+                _refused(request, member, Forbidden.code, 403)
                 return error_page(request, Forbidden())
             try:
                 return view(request, *args, **kwargs)
             except DomainError as error:
-                return error_page(request, error)
+                status = status_for(error)
+                if status in REFUSAL_STATUSES:
+                    _refused(request, member, error.code, status)
+                return error_page(request, error, status)
 
         return page
 
     return decorate
+
+
+def _refused(request, member, code: str, status: int) -> None:
+    """The request's one ``denied`` entry (none if an access helper already wrote
+    one), as the API's refusal handler writes it."""
+    record_denial(
+        actor=member.as_actor() if member is not None else None,
+        code=code,
+        status=status,
+        request=request,
+    )
 
 
 def error_page(request, error: DomainError, status: int | None = None):

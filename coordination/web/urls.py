@@ -30,6 +30,7 @@ urlpatterns = [
     # compliance officer
     path("audit/", compliance.audit_search, name="audit"),
     path("audit/verify/", compliance.audit_verify, name="audit-verify"),
+    path("audit/ledger/", compliance.audit_ledger, name="audit-ledger"),
     # agency admin
     path("members/", members.members, name="members"),
     path("members/<int:member_id>/role/", members.member_role, name="member-role"),

@@ -27,8 +27,8 @@ EXEMPT = {
     ("accounts/login/", "GET"): "the empty sign-in form; the POST is audited (login/login_failed)",
     ("admin/login/", None): "redirects to /accounts/login/, the one audited sign-in",
     ("admin/jsi18n/", None): "the admin's translation catalog (JavaScript), no data",
-    # TODO(merge with #6): the web UI's pages are audited by that work.
-    ("", None): "the web home page, replaced and audited by the web UI work (#6)",
+    ("", None): "the web home only redirects to the caller's start page (or to sign in) and "
+    "shows nothing; other methods answer 405 (tests/web/test_access.py)",
 }
 
 

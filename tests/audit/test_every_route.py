@@ -20,10 +20,11 @@ from agencies.admin import site as admin_site
 from audit.models import AuditEntry
 from tests.audit.admin_routes import admin_cases
 from tests.audit.routes import ANY, API_CASES, EXEMPT, METHODS, WEB_CASES, Case
+from tests.audit.web_routes import WEB_PAGE_CASES
 from tests.audit.world import build_world
 
 USER_AGENT = "route-walk-test/1.0"
-CASES = [*API_CASES, *WEB_CASES, *admin_cases(admin_site)]
+CASES = [*API_CASES, *WEB_CASES, *WEB_PAGE_CASES, *admin_cases(admin_site)]
 
 
 def walk(patterns, prefix=""):

@@ -3,7 +3,8 @@
 a liaison creates a survivor, records consent and refers; the caseworker's open inbox
 shows the referral arrive without a reload; the caseworker accepts; the liaison's
 open outgoing page updates live; a revocation makes the referral vanish from the
-caseworker's open inbox; a compliance officer finds every one of those accesses.
+caseworker's open inbox; a compliance officer finds every one of those accesses, in
+the audit search and in the survivor's disclosure ledger.
 Screenshots of each main page go to tests/browser/screenshots/ (fake demo data only).
 """
 
@@ -170,13 +171,26 @@ def test_referral_workflow_updates_live_and_every_access_is_on_the_record(person
     for agency in ("safe-harbor", "metro-police"):
         officer.goto(f"/audit/?agency={agency}&action=list")
         assert ref in officer.locator("table.audit").inner_text(), f"{agency} list of {ref}"
+    # The disclosure ledger: every time the survivor's data reached the shelter.
+    officer.get_by_role("link", name="Disclosure ledger").click()
+    officer.get_by_label("Survivor ref").fill(ref)
+    officer.get_by_role("button", name="Show ledger").click()
+    ledger = officer.locator("table.ledger")
+    ledger.wait_for()
+    lines = [r.inner_text() for r in ledger.locator("tbody tr").all()]
+    to_shelter = [line for line in lines if "safe-harbor" in line]
+    assert any("view referral" in line for line in to_shelter), lines
+    assert any("list referral" in line for line in to_shelter), lines  # the inbox
+    assert all("contact, identity" in line for line in to_shelter), lines
+    assert not any("metro-police" in line for line in lines)  # the owner is not "another"
+    shoot(officer, "10-compliance-ledger")
     officer.get_by_role("link", name="Chain verification").click()
     officer.get_by_text("The audit chain is intact").wait_for()
-    shoot(officer, "10-compliance-verify")
+    shoot(officer, "11-compliance-verify")
 
     admin = person("shelter.admin")
     admin.get_by_role("heading", name=f"Members of {SHELTER}").wait_for()
-    shoot(admin, "11-admin-members")
+    shoot(admin, "12-admin-members")
 
     verified = server.manage("verify_audit")
     assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -2,8 +2,9 @@
 agency's objects -> 404 (audited), and every page read writes exactly one entry."""
 
 import pytest
+from django.test import Client
 
-from audit.models import AuditEntry
+from coordination.models import Survivor
 from tests.web.conftest import entries_since, head
 
 PAGES = {
@@ -101,11 +102,13 @@ def test_unreleased_referral_is_not_found_for_the_recipient_and_the_outsider(
 
 def test_forms_refuse_a_post_without_the_csrf_token(members, browser):
     client = browser(members["liaison"])
-    before = AuditEntry.objects.count()
+    before = head()
     response = client.post("/survivors/", {"given_name": "Test"}, csrf=False)
     assert response.status_code == 403
     assert response.json()["code"] == "csrf_failed"
-    assert AuditEntry.objects.count() == before
+    assert not Survivor.objects.exists()
+    (entry,) = entries_since(before)
+    assert (entry.action, entry.detail["code"]) == ("denied", "csrf_failed")
 
 
 def test_logout_needs_post_and_ends_the_session(members, browser):
@@ -114,3 +117,13 @@ def test_logout_needs_post_and_ends_the_session(members, browser):
     response = client.post("/accounts/logout/", form_from="/referrals/outgoing/")
     assert response["Location"] == "/accounts/login/"
     assert client.get("/referrals/outgoing/").status_code == 302
+
+
+def test_home_only_redirects_and_refuses_other_methods(members, browser):
+    client = Client()  # not enforcing CSRF: the method check is what is tested
+    client.force_login(members["liaison"].user)
+    before = head()
+    assert client.head("/").status_code == 302
+    for method in ("post", "put", "patch", "delete", "options"):
+        assert getattr(client, method)("/").status_code == 405
+    assert entries_since(before) == []

@@ -102,3 +102,29 @@ def test_admin_cannot_deactivate_themself(members, browser):
     client = browser(members["admin"])
     client.post(f"/members/{members['admin'].pk}/deactivate/", {}, form_from="/members/")
     assert b"You cannot deactivate yourself." in client.get("/members/").content
+
+
+def test_ledger_lists_each_disclosure_with_its_categories_and_consent(released, members, browser):
+    ref = released["survivor"].ref
+    browser(members["caseworker"]).get(f"/referrals/{released['referral'].pk}/")
+    before = head()
+    page = browser(members["compliance"]).get("/audit/ledger/", survivor_ref=ref)
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert body.count("<tr>") == 2  # the header and the one disclosure
+    assert "shelter" in body
+    assert "identity" in body
+    assert str(released["consent"].pk) in body
+    assert "canary" not in body
+    (entry,) = entries_since(before)
+    assert (entry.action, entry.object_type, entry.survivor_ref) == ("list", "disclosure", ref)
+
+
+def test_ledger_form_alone_reads_nothing_and_a_malformed_ref_is_refused(members, browser):
+    client = browser(members["compliance"])
+    before = head()
+    assert client.get("/audit/ledger/").status_code == 200
+    response = client.get("/audit/ledger/", survivor_ref="Robert'); DROP")
+    assert response.status_code == 400
+    assert b"A survivor ref looks like S-7F3K92QD." in response.content
+    assert entries_since(before) == []
