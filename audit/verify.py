@@ -51,6 +51,12 @@ def public_key_hex() -> str:
     return raw.hex()
 
 
+def trusted_public_keys() -> frozenset[str]:
+    """The keys a checkpoint may be signed with: the configured signing key's, and
+    earlier keys kept in ``AUDIT_TRUSTED_PUBLIC_KEYS`` (hex) after a rotation."""
+    return frozenset({public_key_hex(), *(k.lower() for k in settings.AUDIT_TRUSTED_PUBLIC_KEYS)})
+
+
 def _message(seq: int, digest: str) -> bytes:
     return f"srn-audit-checkpoint:{seq}:{digest}".encode()
 
@@ -98,8 +104,15 @@ def verify_chain(
     if checkpoints is None:
         checkpoints = Checkpoint.objects.values("seq", "hash", "signature", "public_key")
     pinned = {}
+    trusted = trusted_public_keys()
     for checkpoint in checkpoints:
-        if not checkpoint_is_authentic(checkpoint, checkpoint.get("public_key")):
+        key = checkpoint.get("public_key") or public_key_hex()
+        if key not in trusted:
+            # A checkpoint carries its own public key; anyone can sign one with theirs.
+            return VerifyResult(
+                False, 0, checkpoint["seq"], "checkpoint signed by an untrusted key"
+            )
+        if not checkpoint_is_authentic(checkpoint, key):
             return VerifyResult(False, 0, checkpoint["seq"], "checkpoint signature is invalid")
         pinned[checkpoint["seq"]] = checkpoint["hash"]
 

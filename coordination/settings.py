@@ -284,7 +284,8 @@ WS_TICKET_TTL_SECONDS = 60
 # timeouts; a socket that has not said hello within the timeout is closed.
 WS_HEARTBEAT_SECONDS = env_int("WS_HEARTBEAT_SECONDS", 25, minimum=1)
 WS_HELLO_TIMEOUT_SECONDS = env_int("WS_HELLO_TIMEOUT_SECONDS", 10, minimum=1)
-AUDIT_CHECKPOINT_EVERY = env_int("AUDIT_CHECKPOINT_EVERY", 1000, minimum=1)
+# Public keys (hex) of earlier audit signing keys whose checkpoints still count.
+AUDIT_TRUSTED_PUBLIC_KEYS = env_list("AUDIT_TRUSTED_PUBLIC_KEYS", [])
 
 # --- logging: structured enough to grep, never a request body -----------------------
 LOGGING = {

@@ -118,6 +118,35 @@ def test_a_forged_checkpoint_is_refused():
     assert not verify_chain(checkpoints=[forged]).ok
 
 
+def test_a_checkpoint_signed_with_the_attackers_own_key_is_refused(settings):
+    """An attacker who rewrites the tail can sign a matching checkpoint with a key of
+    their own; it carries that key, so only a pinned key list catches it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from audit.verify import _message
+
+    build()
+    head = ChainHead.objects.get(pk=1)
+    attacker = Ed25519PrivateKey.generate()
+    attacker_public = (
+        attacker.public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        .hex()
+    )
+    forged = {
+        "seq": head.seq,
+        "hash": head.hash,
+        "signature": attacker.sign(_message(head.seq, head.hash)).hex(),
+        "public_key": attacker_public,
+    }
+    result = verify_chain(checkpoints=[forged])
+    assert (result.ok, result.reason) == (False, "checkpoint signed by an untrusted key")
+    # A key trusted on purpose (an earlier, rotated signing key) is accepted.
+    settings.AUDIT_TRUSTED_PUBLIC_KEYS = [attacker_public.upper()]
+    assert verify_chain(checkpoints=[forged]).ok
+
+
 def test_verify_audit_command_exits_non_zero_and_names_the_entry(tmp_path, capsys):
     build()
     call_command("audit_checkpoint", export=str(tmp_path / "cp.json"))
