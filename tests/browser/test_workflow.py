@@ -4,7 +4,8 @@ a liaison creates a survivor, records consent and refers; the caseworker's open 
 shows the referral arrive without a reload; the caseworker accepts; the liaison's
 open outgoing page updates live; a revocation makes the referral vanish from the
 caseworker's open inbox; a compliance officer finds every one of those accesses, in
-the audit search and in the survivor's disclosure ledger.
+the audit search and in the survivor's disclosure ledger; deactivating the caseworker
+sends their open page to the sign-in form.
 Screenshots of each main page go to tests/browser/screenshots/ (fake demo data only).
 """
 
@@ -191,6 +192,14 @@ def test_referral_workflow_updates_live_and_every_access_is_on_the_record(person
     admin = person("shelter.admin")
     admin.get_by_role("heading", name=f"Members of {SHELTER}").wait_for()
     shoot(admin, "12-admin-members")
+
+    # 9. Deactivating the caseworker closes their open page's socket at once, and the
+    # page goes to the sign-in form instead of retrying.
+    worker.goto("/inbox/")
+    wait_live(worker)
+    admin.get_by_role("button", name="Deactivate shelter.worker").click()
+    admin.get_by_role("heading", name=f"Members of {SHELTER}").wait_for()
+    worker.wait_for_url(re.compile(r"/accounts/login/"), timeout=LIVE_WAIT)
 
     verified = server.manage("verify_audit")
     assert verified.returncode == 0, verified.stdout + verified.stderr

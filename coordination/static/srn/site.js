@@ -92,9 +92,15 @@
           if (pending) schedule();
         }
       };
-      socket.onclose = function () {
+      socket.onclose = function (event) {
         ready = false;
         document.body.setAttribute("data-live", "closed");
+        if (event.code === 4001 || event.code === 4401 || event.code === 4403) {
+          // Signed out, deactivated or no longer entitled: retrying cannot help.
+          setStatus("down", "Your session has ended.");
+          location.assign("/accounts/login/");
+          return;
+        }
         attempt += 1;
         var delay = Math.min(30000, 500 * Math.pow(2, Math.min(attempt, 6)));
         delay = delay / 2 + Math.random() * delay / 2;
