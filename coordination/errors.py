@@ -12,6 +12,7 @@ import logging
 from django.contrib.auth import get_user
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
+from django.shortcuts import render
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -154,13 +155,30 @@ def json_error(http_status: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse(_body(code, detail), status=http_status)
 
 
+def _wants_page(request) -> bool:
+    """A browser on a web page (not the API) gets an HTML page; everyone else JSON."""
+    return not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", "")
+
+
+def error_response(request, http_status: int, code: str, detail: str, page_detail: str = ""):
+    if _wants_page(request):
+        context = {"code": code, "detail": page_detail or detail}
+        try:
+            return render(request, "web/error.html", context, status=http_status)
+        except Exception:  # an error page must never fail: fall back to JSON
+            logger.exception("error page for %s could not be rendered", code)
+    return json_error(http_status, code, detail)
+
+
 def handler400(request, exception=None):
-    return json_error(400, "bad_request", "The request was malformed.")
+    return error_response(request, 400, "bad_request", "The request was malformed.")
 
 
 def handler403(request, exception=None):
     _audit_refusal(request, 403, "permission_denied")
-    return json_error(403, "permission_denied", "You do not have permission to do this.")
+    return error_response(
+        request, 403, "permission_denied", "You do not have permission to do this."
+    )
 
 
 def handler404(request, exception=None):
@@ -168,7 +186,7 @@ def handler404(request, exception=None):
     # "not found" (a hidden or missing object) is a refusal.
     if getattr(request, "resolver_match", None) is not None:
         _audit_refusal(request, 404, "not_found")
-    return json_error(404, "not_found", "Not found.")
+    return error_response(request, 404, "not_found", "Not found.")
 
 
 def handler500(request):
@@ -177,4 +195,11 @@ def handler500(request):
 
 def csrf_failure(request, reason=""):
     _audit_refusal(request, 403, "csrf_failed")
-    return json_error(403, "csrf_failed", "CSRF verification failed.")
+    return error_response(
+        request,
+        403,
+        "csrf_failed",
+        "CSRF verification failed.",
+        page_detail="This form could not be accepted (it expired or came from another "
+        "site). Go back, reload the page and try again.",
+    )

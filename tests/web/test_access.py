@@ -111,6 +111,27 @@ def test_forms_refuse_a_post_without_the_csrf_token(members, browser):
     assert (entry.action, entry.detail["code"]) == ("denied", "csrf_failed")
 
 
+def test_a_browser_gets_an_html_page_for_a_refused_form_and_the_api_json(members, browser):
+    client = browser(members["liaison"])
+    before = head()
+    page = client.client.post(
+        "/survivors/", {"given_name": "Test"}, HTTP_ACCEPT="text/html,application/xhtml+xml"
+    )
+    assert page.status_code == 403
+    assert page["Content-Type"].startswith("text/html")
+    assert b"reload the page and try again" in page.content
+    assert not Survivor.objects.exists()
+    (entry,) = entries_since(before)
+    assert (entry.action, entry.detail["code"]) == ("denied", "csrf_failed")
+
+    missing = client.client.get("/no-such-page/", HTTP_ACCEPT="text/html")
+    assert missing.status_code == 404
+    assert b"Not found" in missing.content
+    api = client.client.get("/api/v1/no-such-thing/", HTTP_ACCEPT="text/html")
+    assert api.status_code == 404
+    assert api.json()["code"] == "not_found"
+
+
 def test_logout_needs_post_and_ends_the_session(members, browser):
     client = browser(members["liaison"])
     assert client.client.get("/accounts/logout/").status_code == 405
