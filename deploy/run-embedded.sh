@@ -16,6 +16,8 @@ esac
 
 # This script always runs the embedded profile, whatever the shell has exported.
 unset SRN_PROFILE
+# The browser's origin on this port: CSRF and the WebSocket's origin check trust it.
+export CSRF_TRUSTED_ORIGINS=${CSRF_TRUSTED_ORIGINS:-http://127.0.0.1:$PORT,http://localhost:$PORT}
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
