@@ -185,14 +185,11 @@ def _cut_uncovered(survivor: Survivor) -> list[RecipientStatus]:
 # --- consent (record/revoke plus their effect on referrals) --------------------------
 
 
-@transaction.atomic(durable=True)
-def consent_record(*, actor: Membership, survivor_id, **fields):
+def consent_record(*, actor: Membership, survivor_id, recipients, categories, **fields):
     """Record consent and release the referrals it covers, in one transaction."""
-    survivor = Survivor.objects.select_for_update().filter(pk=survivor_id).first()
-    if survivor is None or survivor.owner_agency_id != actor.agency_id:
-        raise NotFound
-    consent = consent_services.consent_create(actor=actor, survivor=survivor, **fields)
-    _release_covered(survivor)
+    (consent,) = consent_record_many(
+        actor=actor, survivor_id=survivor_id, grants=[(recipients, categories)], **fields
+    )
     return consent
 
 
