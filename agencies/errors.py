@@ -1,4 +1,4 @@
-"""The base of every domain error; ``coordination.errors`` maps them to HTTP.
+"""The base of every domain error; ``srn.errors`` maps them to HTTP.
 
 Each carries a stable machine ``code`` and a human ``detail`` that must never hold
 survivor PII (it reaches the client and may reach logs).
@@ -42,3 +42,8 @@ class InvalidInput(DomainError):
 class Unauthenticated(DomainError):
     code = "not_authenticated"
     detail = "Authentication credentials were not provided or are not valid."
+
+
+class PreconditionFailed(DomainError):
+    code = "precondition_failed"
+    detail = "The resource changed since you read it (stale If-Match)."

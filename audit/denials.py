@@ -15,6 +15,10 @@ from audit import context
 from audit.models import Action, AuditEntry, Outcome
 from audit.recorder import Actor, record
 
+# Refusals: each writes the request's one ``denied`` audit entry. 400s (bad input),
+# 405, 409 and 412 are not refusals of access and are not audited as such.
+REFUSAL_STATUSES = frozenset({401, 403, 404, 429})
+
 # URL keyword -> audited object type, where the two differ.
 OBJECT_TYPE_BY_KWARG = {"member_id": "membership"}
 

@@ -192,7 +192,7 @@ def main() -> int:
 
     scratch = tempfile.mkdtemp(prefix="srn-audit-bench-")
     os.environ["SRN_DATA_DIR"] = scratch  # embedded secrets and SQLite live here
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coordination.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "srn.settings")
     import django
     from django.conf import settings
 

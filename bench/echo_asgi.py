@@ -6,7 +6,7 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coordination.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "srn.settings")
 django_http = get_asgi_application()  # /healthz, for the launcher's readiness check
 
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402

@@ -48,7 +48,7 @@ def setup_django(production: bool) -> None:
         os.environ["SRN_DATA_DIR"] = tempfile.mkdtemp(prefix="srn-bench-")
         for name in ("SRN_PROFILE", "DATABASE_URL", "REDIS_URL"):
             os.environ.pop(name, None)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "coordination.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "srn.settings"
     import django
 
     django.setup()
@@ -230,7 +230,7 @@ async def bench_baseline(port: int, count: int, changes: int, origin: str) -> di
 
 
 def head() -> int:
-    from coordination.live import head_seq
+    from coordination.event_stream import head_seq
 
     return head_seq()
 

@@ -7,7 +7,8 @@ class ConsentConfig(AppConfig):
 
     def ready(self):
         from consent.change_log import register_without_pii
-        from consent.models import Consent, ConsentRevocation
+        from consent.models import Consent, ConsentRevocation, Survivor
 
+        register_without_pii(Survivor)
         register_without_pii(Consent, m2m_fields={"recipients"})
         register_without_pii(ConsentRevocation)

@@ -1,12 +1,15 @@
-"""Consent records: immutable once written; revocation is a separate record.
+"""The survivor and their choices: the profile (PII encrypted, pseudonymous ``ref``)
+and consent records, immutable once written; revocation is a separate record.
 
 A consent is *active* at time t iff ``valid_from <= t < expires_at`` and it has no
-revocation. That is evaluated at read time (``consent.policy``), so an expired
-consent denies at once, before any scheduled job runs.
+revocation. That is evaluated at read time (``consent.grants``, which
+``coordination.access`` asks), so an expired consent denies at once, before any
+scheduled job runs.
 """
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.conf import settings
@@ -15,6 +18,48 @@ from django.db.models import Q
 
 from agencies.models import Agency
 from consent.crypto import EncryptedTextField
+
+REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
+
+
+def new_survivor_ref() -> str:
+    return "S-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(8))
+
+
+class Survivor(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    ref = models.CharField(max_length=16, unique=True, default=new_survivor_ref, editable=False)
+    owner_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="survivors")
+    given_name = EncryptedTextField(blank=True)
+    family_name = EncryptedTextField(blank=True)
+    date_of_birth = EncryptedTextField(blank=True, help_text="ISO date, encrypted")
+    phone = EncryptedTextField(blank=True)
+    email = EncryptedTextField(blank=True)
+    safe_contact_instructions = EncryptedTextField(blank=True)
+    address = EncryptedTextField(blank=True)
+    nationality = EncryptedTextField(blank=True)
+    immigration_status = EncryptedTextField(blank=True)
+    preferred_language = models.CharField(max_length=35, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # The index keeps the name it was created with (in coordination, before the
+        # survivor moved here).
+        indexes = [
+            models.Index(
+                fields=["owner_agency", "-created_at", "-id"],
+                name="coordinatio_owner_a_6b96a0_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.ref  # never a name
 
 
 class Method(models.TextChoices):
@@ -54,9 +99,7 @@ class ConsentQuerySet(models.QuerySet):
 
 class Consent(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    survivor = models.ForeignKey(
-        "coordination.Survivor", on_delete=models.PROTECT, related_name="consents"
-    )
+    survivor = models.ForeignKey(Survivor, on_delete=models.PROTECT, related_name="consents")
     owner_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     recipients = models.ManyToManyField(Agency, related_name="consents_received")
     categories = models.JSONField(help_text="data categories released")

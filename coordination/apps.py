@@ -7,7 +7,7 @@ class CoordinationConfig(AppConfig):
 
     def ready(self):
         from consent.change_log import register_without_pii
-        from coordination.models import CaseNote, RecipientStatus, Referral, StatusChange, Survivor
+        from coordination.models import CaseNote, RecipientStatus, Referral, StatusChange
 
-        for model in (Survivor, Referral, RecipientStatus, StatusChange, CaseNote):
+        for model in (Referral, RecipientStatus, StatusChange, CaseNote):
             register_without_pii(model)

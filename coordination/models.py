@@ -1,4 +1,6 @@
-"""Survivors, referrals, recipient statuses and case notes.
+"""Referrals, recipient statuses, case notes, the outbox and idempotency records.
+
+The survivor they are about lives in ``consent.models`` with their choices.
 
 PII columns are ``EncryptedTextField``s. Rows change only through
 ``coordination.services``; nothing here saves itself.
@@ -6,7 +8,6 @@ PII columns are ``EncryptedTextField``s. Rows change only through
 
 from __future__ import annotations
 
-import secrets
 import uuid
 
 from django.conf import settings
@@ -14,48 +15,14 @@ from django.db import models
 
 from agencies.models import Agency
 from consent.crypto import EncryptedTextField
+from consent.models import Survivor
 from coordination import states
-
-REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
-
-
-def new_survivor_ref() -> str:
-    return "S-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(8))
 
 
 class Urgency(models.TextChoices):
     EMERGENCY = "emergency"
     HIGH = "high"
     ROUTINE = "routine"
-
-
-class Survivor(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    ref = models.CharField(max_length=16, unique=True, default=new_survivor_ref, editable=False)
-    owner_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="survivors")
-    given_name = EncryptedTextField(blank=True)
-    family_name = EncryptedTextField(blank=True)
-    date_of_birth = EncryptedTextField(blank=True, help_text="ISO date, encrypted")
-    phone = EncryptedTextField(blank=True)
-    email = EncryptedTextField(blank=True)
-    safe_contact_instructions = EncryptedTextField(blank=True)
-    address = EncryptedTextField(blank=True)
-    nationality = EncryptedTextField(blank=True)
-    immigration_status = EncryptedTextField(blank=True)
-    preferred_language = models.CharField(max_length=35, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    version = models.PositiveIntegerField(default=1)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["owner_agency", "-created_at", "-id"])]
-
-    def __str__(self) -> str:
-        return self.ref  # never a name
 
 
 class Referral(models.Model):
@@ -148,6 +115,10 @@ class Event(models.Model):
     follow commit order. Payloads hold ids, ``ref`` and states — never PII.
     """
 
+    # Kinds: ``referral.<status>`` for a status change, and these two.
+    NOTE_ADDED = "note.added"
+    CONSENT_REVOKED = "consent.revoked"
+
     seq = models.BigIntegerField(primary_key=True)
     kind = models.CharField(max_length=40)
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="events")
@@ -167,6 +138,10 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.kind}"
+
+    @classmethod
+    def kind_for_status(cls, status: str) -> str:
+        return cls.CONSENT_REVOKED if status == states.CONSENT_REVOKED else f"referral.{status}"
 
 
 class EventCounter(models.Model):

@@ -1,56 +1,55 @@
-"""Reads of survivor data. Each ``access_*`` fetches, authorises (``consent.policy``)
-and audits in one call, and answers "missing" and "not yours" alike (``NotFound``)."""
+"""Scoped reads of survivor and referral data. Each selector starts from what the
+member's agency may see (``coordination.access``), decides once, and writes the read's
+audit entry in the caller's transaction, so the entry commits with the disclosure.
+
+"Missing" and "not yours" read alike (``NotFound``); the layer that answers the
+refusal writes its ``denied`` entry. Selectors write nothing but audit entries: the
+first read of a referral by a recipient is marked by ``services.referral_open``.
+"""
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 
 from agencies.errors import NotFound
 from agencies.models import Membership
-from audit.models import Action, Outcome
+from audit.models import Action
 from audit.recorder import record
-from consent import policy
-from consent.categories import SURVIVOR_CATEGORIES, Category
-from consent.models import Consent
-from coordination import services
-from coordination.models import CaseNote, RecipientStatus, Referral, Survivor
+from consent.categories import SURVIVOR_CATEGORIES
+from consent.models import Consent, Survivor
+from coordination import access
+from coordination.models import CaseNote, RecipientStatus, Referral
 
 
-def denied_not_found(member: Membership, object_type: str, object_id) -> NotFound:
+def _audit_list(member: Membership, object_type: str, count: int, filters: dict) -> None:
     record(
-        action=Action.DENIED,
+        action=Action.LIST,
         actor=member.as_actor(),
-        outcome=Outcome.DENIED,
         object_type=object_type,
-        object_id=object_id,
-        detail={"code": "not_found"},
+        detail={"count": count, "filters": filters},
     )
-    return NotFound()
+
+
+# --- survivors -------------------------------------------------------------------------
 
 
 def survivors_of(member: Membership) -> QuerySet[Survivor]:
+    """The member's agency's survivor profiles (newest first); not audited until shown."""
     return Survivor.objects.filter(owner_agency_id=member.agency_id)
 
 
-def consents_of(member: Membership) -> QuerySet[Consent]:
-    """Consents recorded by the member's agency (for its own survivors), newest first."""
-    return (
-        Consent.objects.filter(owner_agency_id=member.agency_id)
-        .select_related("survivor", "revocation")
-        .prefetch_related("recipients")
-        .order_by("-recorded_at", "-id")
-    )
+def survivors_shown(member: Membership, page) -> list[Survivor]:
+    """A page of the agency's survivors is shown: one ``list`` entry naming their refs."""
+    page = list(page)
+    _audit_list(member, "survivor", len(page), {"refs": [survivor.ref for survivor in page]})
+    return page
 
 
 def access_survivor(member: Membership, survivor_id) -> Survivor:
-    """Owner agency only; audits ``view`` (all categories) or ``denied``.
-
-    Runs in the caller's transaction.
-    """
-    survivor = Survivor.objects.filter(pk=survivor_id).first()
-    if survivor is None or survivor.owner_agency_id != member.agency_id:
-        raise denied_not_found(member, "survivor", survivor_id)
+    """One profile, to its owner agency only; audits ``view`` (all categories)."""
+    survivor = survivors_of(member).filter(pk=survivor_id).first()
+    if survivor is None:
+        raise NotFound
     record(
         action=Action.VIEW,
         actor=member.as_actor(),
@@ -62,9 +61,51 @@ def access_survivor(member: Membership, survivor_id) -> Survivor:
     return survivor
 
 
+def own_survivor(member: Membership, survivor_id) -> Survivor:
+    """The agency's survivor, to act on (no PII shown, nothing audited), or not found."""
+    survivor = survivors_of(member).filter(pk=survivor_id).first()
+    if survivor is None:
+        raise NotFound
+    return survivor
+
+
+# --- consents --------------------------------------------------------------------------
+
+
+def consents_of(member: Membership, *, survivor_id=None) -> QuerySet[Consent]:
+    """Consents recorded by the member's agency (for its own survivors), newest first."""
+    consents = (
+        Consent.objects.filter(owner_agency_id=member.agency_id)
+        .select_related("survivor", "revocation")
+        .prefetch_related("recipients")
+        .order_by("-recorded_at", "-id")
+    )
+    if survivor_id is not None:
+        consents = consents.filter(survivor_id=survivor_id)
+    return consents
+
+
+def consents_shown(member: Membership, page) -> list[Consent]:
+    """A page of consents is shown: one ``list`` entry naming them."""
+    page = list(page)
+    _audit_list(member, "consent", len(page), {"consents": [str(c.id) for c in page]})
+    return page
+
+
+def own_consent(member: Membership, consent_id) -> Consent:
+    consent = consents_of(member).filter(pk=consent_id).first()
+    if consent is None:
+        raise NotFound
+    return consent
+
+
+# --- referrals -------------------------------------------------------------------------
+
+
 def referrals_visible_to(member: Membership) -> QuerySet[Referral]:
-    """The referrals the member's agency may see at all, ready for serialising."""
-    return policy.visible_referrals(
+    """The referrals the member's agency may see at all, ready for presenting; not
+    audited until shown."""
+    return access.visible_referrals(
         Referral.objects.select_related("survivor").prefetch_related(
             Prefetch("recipients", queryset=RecipientStatus.objects.order_by("agency_id"))
         ),
@@ -72,15 +113,41 @@ def referrals_visible_to(member: Membership) -> QuerySet[Referral]:
     )
 
 
-def access_referral(member: Membership, referral_id, *, audit_action: str = Action.VIEW):
-    """One referral with its ``Release`` for the member; audits the disclosure.
+def referrals_shown(member: Membership, page) -> access.Decision:
+    """A page of referrals is shown: the decision for it, and one ``list`` entry naming
+    each referral, its survivor ``ref``, the categories released and the consents that
+    released them."""
+    page = list(page)
+    decision = access.decide(member.agency_id, page)
+    _audit_list(
+        member,
+        "referral",
+        len(page),
+        {
+            "items": [
+                {
+                    "referral": str(r.id),
+                    "ref": r.survivor.ref,
+                    "categories": sorted(decision.release(r).categories),
+                    "consents": list(decision.release(r).consent_ids),
+                }
+                for r in page
+            ]
+        },
+    )
+    return decision
 
-    A recipient's first read moves its status from ``requested`` to ``received``.
-    """
+
+def access_referral(
+    member: Membership, referral_id, *, audit_action: str = Action.VIEW
+) -> tuple[Referral, access.Decision]:
+    """One referral and the decision on it; audits the disclosure (``view``, or
+    ``list`` for its notes) with the released categories and consents."""
     referral = referrals_visible_to(member).filter(pk=referral_id).first()
     if referral is None:
-        raise denied_not_found(member, "referral", referral_id)
-    release = policy.release(member.agency_id, referral)
+        raise NotFound
+    decision = access.decide(member.agency_id, [referral])
+    release = decision.release(referral)
     record(
         action=audit_action,
         actor=member.as_actor(),
@@ -91,62 +158,38 @@ def access_referral(member: Membership, referral_id, *, audit_action: str = Acti
         consent_ids=release.consent_ids,
         detail={"relation": release.relation},
     )
-    if release.relation == policy.RECIPIENT:
-        services.referral_mark_received(actor=member, referral=referral)
-        referral = referrals_visible_to(member).get(pk=referral.pk)
-    return referral, release
+    return referral, decision
 
 
-def notes_visible(member: Membership, referral: Referral, release) -> list[CaseNote]:
-    """Own agency's notes; the referrer also sees a recipient's notes under its
-    ``case_notes`` consent; a recipient sees the referrer's under ``narrative``."""
-    notes = list(CaseNote.objects.filter(referral=referral))
-    if release.relation == policy.REFERRER:
-        back = policy.back_releases(referral)
-        return [
-            note
-            for note in notes
-            if note.author_agency_id == member.agency_id
-            or (note.author_agency_id in back and back[note.author_agency_id].case_notes)
-        ]
-    return [
-        note
-        for note in notes
-        if note.author_agency_id == member.agency_id
-        or (
-            note.author_agency_id == referral.referring_agency_id
-            and Category.NARRATIVE in release.categories
-        )
-    ]
+def notes_shown(referral: Referral, decision: access.Decision) -> list[CaseNote]:
+    """The referral's case notes the decision lets the member see, oldest first. Part
+    of the disclosure its caller audited (the page's ``view``, the API's ``list``)."""
+    return decision.notes_shown(referral, CaseNote.objects.filter(referral=referral))
 
 
-@transaction.atomic
-def audit_list(member: Membership, object_type: str, count: int, filters: dict) -> None:
-    record(
-        action=Action.LIST,
-        actor=member.as_actor(),
-        object_type=object_type,
-        detail={"count": count, "filters": filters},
-    )
+def access_notes(member: Membership, referral_id):
+    """A referral's case notes as the decision lets the member see them; audited as one
+    ``list`` of the referral's disclosure."""
+    referral, decision = access_referral(member, referral_id, audit_action=Action.LIST)
+    return referral, decision, notes_shown(referral, decision)
 
 
-def audit_referral_list(member: Membership, referrals, releases: dict) -> None:
-    """One ``list`` entry naming each referral shown: its survivor ``ref``, the
-    categories released and the consents that released them (runs in the caller's
-    transaction, so the entry commits with the disclosure)."""
-    audit_list(
+# --- events ----------------------------------------------------------------------------
+
+
+def events_shown(member: Membership, after: int, batch) -> None:
+    """A batch of the event stream is shown over REST: one ``list`` entry with the
+    seqs delivered (ids and refs only)."""
+    _audit_list(
         member,
-        "referral",
-        len(referrals),
+        "event",
+        len(batch.events),
         {
+            "after": after,
+            "last_seq": batch.last_seq,
             "items": [
-                {
-                    "referral": str(r.id),
-                    "ref": r.survivor.ref,
-                    "categories": sorted(releases[r.id].categories),
-                    "consents": list(releases[r.id].consent_ids),
-                }
-                for r in referrals
-            ]
+                {"seq": e.seq, "referral": str(e.referral_id), "ref": e.survivor_ref}
+                for e in batch.events
+            ],
         },
     )

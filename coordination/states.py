@@ -1,12 +1,15 @@
-"""The recipient-status state machine (DESIGN.md), in plain Python.
+"""The recipient-status state machine (DESIGN.md), in plain Python (no Django).
 
-``next_status(action, current, actor_side)`` answers the transition table; the one
-service that changes a status asks it and nothing else.
+``next_status(action, current)`` answers the transition table; the one service that
+changes a status (``coordination.services.statuses.status_move``) asks it and nothing
+else.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from agencies.errors import Conflict
 
 AWAITING_CONSENT = "awaiting_consent"
 REQUESTED = "requested"
@@ -71,15 +74,15 @@ TRANSITIONS: dict[str, Transition] = {
 USER_ACTIONS = tuple(a for a, t in TRANSITIONS.items() if t.by != SYSTEM)
 
 
-class IllegalTransitionError(Exception):
-    def __init__(self, action: str, current: str):
-        self.action, self.current = action, current
-        super().__init__(f"Cannot {action} a referral whose status is {current}.")
+class IllegalTransition(Conflict):
+    """Refused with 409: the action is not allowed from the current status."""
+
+    code = "illegal_transition"
 
 
 def next_status(action: str, current: str) -> str:
-    """The target of ``action`` from ``current``, or ``IllegalTransitionError``."""
+    """The target of ``action`` from ``current``, or ``IllegalTransition``."""
     transition = TRANSITIONS.get(action)
     if transition is None or current not in transition.sources:
-        raise IllegalTransitionError(action, current)
+        raise IllegalTransition(f"Cannot {action} a referral whose status is {current}.")
     return transition.target

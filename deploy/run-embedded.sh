@@ -45,4 +45,4 @@ fi
 .venv/bin/python manage.py seed_demo
 
 echo "Serving on http://127.0.0.1:$PORT/ (API docs: http://127.0.0.1:$PORT/api/docs/)"
-exec .venv/bin/daphne -b 127.0.0.1 -p "$PORT" coordination.asgi:application
+exec .venv/bin/daphne -b 127.0.0.1 -p "$PORT" srn.asgi:application

@@ -46,7 +46,7 @@ class MemberFactory(factory.django.DjangoModelFactory):
 
 class SurvivorFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = "coordination.Survivor"
+        model = "consent.Survivor"
 
     owner_agency = factory.SubFactory(AgencyFactory)
     given_name = factory.Sequence(lambda n: f"canary-given-{n}")

@@ -56,7 +56,7 @@ def wait_healthy(port: int, process: subprocess.Popen, log, *, timeout: float = 
 
 @contextlib.contextmanager
 def daphnes(
-    count: int, *, env: dict[str, str], app: str = "coordination.asgi:application"
+    count: int, *, env: dict[str, str], app: str = "srn.asgi:application"
 ) -> Iterator[list[int]]:
     """Start ``count`` Daphne processes serving ``app`` on free loopback ports; yield
     their ports. ``app`` must answer ``/healthz``."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 
-import django_filters
 from django.db import transaction
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -22,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.chain import HASHED_FIELDS
+from audit.filters import AuditEntryFilter
 from audit.models import Action, AuditEntry, Disclosure
 from audit.recorder import Actor, record
 from audit.selectors import disclosure_ledger, ledger_read_record
@@ -36,22 +36,6 @@ def _compliance_actor(request) -> Actor:
     if member is None or member.role != COMPLIANCE_OFFICER:
         raise PermissionDenied("Only compliance officers read the audit trail.")
     return member.as_actor()
-
-
-class AuditEntryFilter(django_filters.FilterSet):
-    actor = django_filters.NumberFilter(field_name="actor_user_id")
-    agency = django_filters.CharFilter(field_name="actor_agency")
-    action = django_filters.ChoiceFilter(choices=Action.choices)
-    object_type = django_filters.CharFilter()
-    object_id = django_filters.CharFilter()
-    survivor_ref = django_filters.CharFilter()
-    outcome = django_filters.ChoiceFilter(choices=[("allowed", "allowed"), ("denied", "denied")])
-    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
-
-    class Meta:
-        model = AuditEntry
-        fields = []
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db import transaction
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,7 +10,8 @@ from rest_framework.views import APIView
 from agencies.errors import InvalidInput
 from agencies.models import LIVE_ROLES
 from agencies.permissions import role_required
-from coordination import live, selectors
+from coordination import event_stream, selectors
+from coordination.api import schema
 
 MAX_SEQ = 2**63 - 1
 
@@ -34,26 +34,14 @@ class EventListView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("after", int, description="the last seq seen (0 for all)")],
-        responses=OpenApiTypes.OBJECT,
+        responses=schema.EventBatch,
     )
     def get(self, request):
         after = _after(request.query_params)
         with transaction.atomic():
-            batch = live.events_after(request.member, after)
-            selectors.audit_list(
-                request.member,
-                "event",
-                len(batch.events),
-                {
-                    "after": after,
-                    "last_seq": batch.last_seq,
-                    "items": [
-                        {"seq": e.seq, "referral": str(e.referral_id), "ref": e.survivor_ref}
-                        for e in batch.events
-                    ],
-                },
-            )
-        results = [live.event_payload(event) for event in batch.events]
+            batch = event_stream.events_after(request.member, after)
+            selectors.events_shown(request.member, after, batch)
+        results = [event_stream.event_payload(event) for event in batch.events]
         for payload in results:
             del payload["type"]
         return Response({"results": results, "last_seq": batch.last_seq})

@@ -1,31 +1,27 @@
-"""Thin views: parse, call one service or selector, render. Every call is audited
-(by the service or by the access selector)."""
+"""Thin views: parse, call one service or selector, present. Every read is audited by
+its selector, every write by its service; what a member is shown comes from the
+request's one access decision (``coordination.presenters``)."""
 
 from __future__ import annotations
 
-import uuid
-
 from django.db import transaction
-from django.db.models import Exists, OuterRef, TextField
-from django.db.models.functions import Cast
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agencies.api.pagination import StableCursorPagination
 from agencies.errors import InvalidInput
-from agencies.models import Need, Role
+from agencies.models import Role
 from agencies.permissions import role_required
-from audit.models import Action
-from consent import policy
-from consent.models import Consent
-from coordination import etags, selectors, services, states
+from consent import services as consent_services
+from consent.models import Consent, Survivor
+from coordination import access, presenters, selectors, services
+from coordination.api import schema
 from coordination.api import serializers as s
 from coordination.api.idempotency import idempotent
-from coordination.models import RecipientStatus, Referral, Urgency
+from coordination.filters import ConsentFilter, ReferralFilter
+from coordination.models import Referral
 
 
 def _if_match(request) -> str | None:
@@ -38,97 +34,83 @@ def _if_match(request) -> str | None:
     return tag
 
 
-def _etag(referral, member) -> str:
-    return '"' + etags.referral_etag(referral, member.agency_id) + '"'
+def _tag(value) -> dict:
+    return {"ETag": f'"{value}"'}
 
 
-class ReferralPagination(StableCursorPagination):
-    ordering = ("-created_at", "-id")
+def _referral_response(referral, decision: access.Decision, **kwargs) -> Response:
+    return Response(
+        presenters.referral_shown(referral, decision),
+        headers=_tag(decision.etag(referral)),
+        **kwargs,
+    )
 
 
 class SurvivorListView(GenericAPIView):
-    """The caller's agency's survivor profiles (liaisons)."""
+    """The caller's agency's survivor profiles (liaisons); POST creates one."""
 
     permission_classes = [role_required(Role.LIAISON)]
-    pagination_class = ReferralPagination
-    queryset = Referral.objects.none()  # schema only
+    queryset = Survivor.objects.none()  # schema only
+    filter_backends = []
 
-    @extend_schema(operation_id="survivors_list", responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="survivors_list", responses=schema.SurvivorProfile(many=True))
     def get(self, request):
         with transaction.atomic():
             page = self.paginate_queryset(selectors.survivors_of(request.member))
-            selectors.audit_list(
-                request.member,
-                "survivor",
-                len(page),
-                {"refs": [survivor.ref for survivor in page]},
-            )
-            return self.get_paginated_response(s.SurvivorOutputSerializer(page, many=True).data)
+            shown = selectors.survivors_shown(request.member, page)
+            return self.get_paginated_response([presenters.survivor_profile(v) for v in shown])
 
-    @extend_schema(request=s.SurvivorInputSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=s.SurvivorInputSerializer, responses={201: schema.SurvivorProfile})
     @idempotent
     def post(self, request):
         body = s.SurvivorInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        survivor = services.survivor_create(actor=request.member, data=body.validated_data)
+        survivor = consent_services.survivor_create(actor=request.member, data=body.validated_data)
         return Response(
-            s.SurvivorOutputSerializer(survivor).data,
+            presenters.survivor_profile(survivor),
             status=status.HTTP_201_CREATED,
-            headers={"ETag": f'"{survivor.version}"'},
+            headers=_tag(survivor.version),
         )
 
 
 class SurvivorDetailView(APIView):
     permission_classes = [role_required(Role.LIAISON)]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=schema.SurvivorProfile)
     def get(self, request, survivor_id):
         with transaction.atomic():
             survivor = selectors.access_survivor(request.member, survivor_id)
-            data = s.SurvivorOutputSerializer(survivor).data
-        return Response(data, headers={"ETag": f'"{survivor.version}"'})
+        return Response(presenters.survivor_profile(survivor), headers=_tag(survivor.version))
 
-    @extend_schema(request=s.SurvivorInputSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=s.SurvivorInputSerializer, responses=schema.SurvivorProfile)
     def patch(self, request, survivor_id):
         body = s.SurvivorInputSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        survivor = services.survivor_update(
+        survivor = consent_services.survivor_update(
             actor=request.member,
             survivor_id=survivor_id,
             data=body.validated_data,
             if_match=_if_match(request),
         )
-        return Response(
-            s.SurvivorOutputSerializer(survivor).data, headers={"ETag": f'"{survivor.version}"'}
-        )
+        return Response(presenters.survivor_profile(survivor), headers=_tag(survivor.version))
 
 
 class ConsentListView(GenericAPIView):
     """Consents for the caller's agency's survivors (liaisons); POST records one."""
 
     permission_classes = [role_required(Role.LIAISON)]
-    pagination_class = type(
-        "ConsentPagination", (StableCursorPagination,), {"ordering": ("-recorded_at", "-id")}
-    )
     queryset = Consent.objects.none()  # schema only
+    filterset_class = ConsentFilter
 
-    @extend_schema(operation_id="consents_list", responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="consents_list", responses=schema.ConsentShown(many=True))
     def get(self, request):
-        consents = selectors.consents_of(request.member)
-        survivor = request.query_params.get("survivor")
-        if survivor:
-            try:
-                consents = consents.filter(survivor_id=uuid.UUID(survivor))
-            except ValueError:
-                raise InvalidInput(fields={"survivor": ["Must be a survivor id."]}) from None
+        consents = self.filter_queryset(selectors.consents_of(request.member))
         with transaction.atomic():
             page = self.paginate_queryset(consents)
-            selectors.audit_list(
-                request.member, "consent", len(page), {"consents": [str(c.id) for c in page]}
-            )
-            return self.get_paginated_response(s.ConsentOutputSerializer(page, many=True).data)
+            shown = selectors.consents_shown(request.member, page)
+            return self.get_paginated_response([presenters.consent_shown(c) for c in shown])
 
-    @extend_schema(request=s.ConsentInputSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=s.ConsentInputSerializer, responses={201: schema.ConsentShown})
     @idempotent
     def post(self, request):
         body = s.ConsentInputSerializer(data=request.data)
@@ -137,91 +119,37 @@ class ConsentListView(GenericAPIView):
         consent = services.consent_record(
             actor=request.member, survivor_id=fields.pop("survivor"), **fields
         )
-        return Response(s.ConsentOutputSerializer(consent).data, status=status.HTTP_201_CREATED)
+        return Response(presenters.consent_shown(consent), status=status.HTTP_201_CREATED)
 
 
 class ConsentRevokeView(APIView):
     permission_classes = [role_required(Role.LIAISON)]
 
-    @extend_schema(request=s.RevokeInputSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=s.RevokeInputSerializer, responses=schema.ConsentShown)
     def post(self, request, consent_id):
         body = s.RevokeInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        consent = services.consent_revoke(
-            actor=request.member, consent_id=consent_id, **body.validated_data
-        )
-        consent = Consent.objects.select_related("survivor", "revocation").get(pk=consent.pk)
-        return Response(s.ConsentOutputSerializer(consent).data)
+        services.consent_revoke(actor=request.member, consent_id=consent_id, **body.validated_data)
+        consent = selectors.own_consent(request.member, consent_id)
+        return Response(presenters.consent_shown(consent))
 
 
 class ReferralListView(GenericAPIView):
     """Outgoing and incoming referrals visible to the caller, redacted by consent."""
 
     permission_classes = [role_required(Role.LIAISON, Role.CASEWORKER)]
-    pagination_class = ReferralPagination
     queryset = Referral.objects.none()  # schema only
+    filterset_class = ReferralFilter
 
-    def _filtered(self, request):
-        member, params = request.member, request.query_params
-        referrals = selectors.referrals_visible_to(member)
-        errors = {}
-        direction = params.get("direction")
-        if direction == "outgoing":
-            referrals = referrals.filter(referring_agency_id=member.agency_id)
-        elif direction == "incoming":
-            referrals = referrals.exclude(referring_agency_id=member.agency_id)
-        elif direction:
-            errors["direction"] = ["Must be outgoing or incoming."]
-        wanted = params.get("status")
-        if wanted and wanted not in states.STATES:
-            errors["status"] = ["Unknown status."]
-        elif wanted:
-            own = RecipientStatus.objects.filter(
-                referral_id=OuterRef("pk"), agency_id=member.agency_id, status=wanted
-            )
-            seen_as_is = RecipientStatus.objects.filter(referral_id=OuterRef("pk"), status=wanted)
-            if wanted in policy.REFERRER_FILTERABLE_STATUSES:
-                mine = seen_as_is.filter(referral__referring_agency_id=member.agency_id)
-                referrals = referrals.filter(Exists(own) | Exists(mine))
-            elif direction == "outgoing":
-                errors["status"] = [
-                    "Outgoing referrals filter only by awaiting_consent, cancelled or "
-                    "consent_revoked: other statuses reach you only under consent."
-                ]
-            else:  # the caller's own recipient status
-                referrals = referrals.filter(Exists(own))
-        need = params.get("need")
-        if need and need not in Need.values:
-            errors["need"] = ["Unknown need."]
-        elif need:
-            referrals = referrals.annotate(
-                needs_text=Cast("needs", output_field=TextField())
-            ).filter(needs_text__contains=f'"{need}"')
-        urgency = params.get("urgency")
-        if urgency and urgency not in Urgency.values:
-            errors["urgency"] = ["Unknown urgency."]
-        elif urgency:
-            referrals = referrals.filter(urgency=urgency)
-        if errors:
-            raise InvalidInput(fields=errors)
-        return referrals
-
-    @extend_schema(
-        operation_id="referrals_list",
-        parameters=[
-            OpenApiParameter(name, str) for name in ("direction", "status", "need", "urgency")
-        ],
-        responses=OpenApiTypes.OBJECT,
-    )
+    @extend_schema(operation_id="referrals_list", responses=schema.ReferralShown(many=True))
     def get(self, request):
-        referrals = self._filtered(request)
+        referrals = self.filter_queryset(selectors.referrals_visible_to(request.member))
         with transaction.atomic():
             page = self.paginate_queryset(referrals)
-            data, releases = s.referrals_data(request.member, page)
-            selectors.audit_referral_list(request.member, page, releases)
-            return self.get_paginated_response(data)
+            decision = selectors.referrals_shown(request.member, page)
+            return self.get_paginated_response(presenters.referrals_shown(page, decision))
 
-    @extend_schema(request=s.ReferralInputSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=s.ReferralInputSerializer, responses={201: schema.ReferralShown})
     @idempotent
     def post(self, request):
         body = s.ReferralInputSerializer(data=request.data)
@@ -231,59 +159,47 @@ class ReferralListView(GenericAPIView):
             actor=request.member, survivor_id=fields.pop("survivor"), **fields
         )
         referral = selectors.referrals_visible_to(request.member).get(pk=referral.pk)
-        data, _ = s.referrals_data(request.member, [referral])
-        return Response(
-            data[0],
-            status=status.HTTP_201_CREATED,
-            headers={"ETag": _etag(referral, request.member)},
-        )
+        decision = access.decide(request.member.agency_id, [referral])
+        return _referral_response(referral, decision, status=status.HTTP_201_CREATED)
 
 
 class ReferralDetailView(APIView):
     permission_classes = [role_required(Role.LIAISON, Role.CASEWORKER)]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=schema.ReferralShown)
     def get(self, request, referral_id):
-        with transaction.atomic():
-            referral, _ = selectors.access_referral(request.member, referral_id)
-            data, _ = s.referrals_data(request.member, [referral])
-        return Response(data[0], headers={"ETag": _etag(referral, request.member)})
+        referral, decision = services.referral_open(actor=request.member, referral_id=referral_id)
+        return _referral_response(referral, decision)
 
 
 class TransitionView(APIView):
     permission_classes = [role_required(Role.LIAISON, Role.CASEWORKER)]
 
-    @extend_schema(request=s.TransitionInputSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=s.TransitionInputSerializer, responses=schema.ReferralShown)
     def post(self, request, referral_id):
         body = s.TransitionInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.transition(
+        referral, decision = services.referral_transition(
             actor=request.member,
             referral_id=referral_id,
             if_match=_if_match(request),
             **body.validated_data,
         )
-        # Still visible: a user's transition never withdraws the caller's own access.
-        referral = selectors.referrals_visible_to(request.member).get(pk=referral_id)
-        data, _ = s.referrals_data(request.member, [referral])
-        return Response(data[0], headers={"ETag": _etag(referral, request.member)})
+        return _referral_response(referral, decision)
 
 
 class NoteListView(APIView):
     permission_classes = [role_required(Role.LIAISON, Role.CASEWORKER)]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses=schema.NotePage)
     def get(self, request, referral_id):
         with transaction.atomic():
-            referral, release = selectors.access_referral(
-                request.member, referral_id, audit_action=Action.LIST
-            )
-            notes = selectors.notes_visible(request.member, referral, release)
-            return Response(
-                {"next": None, "previous": None, "results": [s.note_data(n) for n in notes]}
-            )
+            _, _, notes = selectors.access_notes(request.member, referral_id)
+        return Response(
+            {"next": None, "previous": None, "results": [presenters.note_shown(n) for n in notes]}
+        )
 
-    @extend_schema(request=s.NoteInputSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=s.NoteInputSerializer, responses={201: schema.NoteShown})
     @idempotent
     def post(self, request, referral_id):
         body = s.NoteInputSerializer(data=request.data)
@@ -291,4 +207,4 @@ class NoteListView(APIView):
         note = services.note_add(
             actor=request.member, referral_id=referral_id, text=body.validated_data["text"]
         )
-        return Response(s.note_data(note), status=status.HTTP_201_CREATED)
+        return Response(presenters.note_shown(note), status=status.HTTP_201_CREATED)

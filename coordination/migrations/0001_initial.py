@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 import consent.crypto
-import coordination.models
+import consent.models
 
 
 class Migration(migrations.Migration):
@@ -209,7 +209,7 @@ class Migration(migrations.Migration):
                 (
                     "ref",
                     models.CharField(
-                        default=coordination.models.new_survivor_ref,
+                        default=consent.models.new_survivor_ref,
                         editable=False,
                         max_length=16,
                         unique=True,

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from django import forms
 
-from agencies.models import Need, Role
-from audit.models import Action
+from agencies.models import Need
 from consent.categories import Category
 from consent.models import Method, Purpose, RevocationChannel, SignedBy
 from coordination.models import Urgency
@@ -172,55 +171,3 @@ class TransitionForm(forms.Form):
 
 class NoteForm(forms.Form):
     text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
-
-
-ROLE_CHOICES = Role.choices
-
-
-class MemberAddForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    password = forms.CharField(
-        max_length=128, strip=False, widget=forms.PasswordInput, help_text="At least 12 characters."
-    )
-    role = forms.ChoiceField(choices=ROLE_CHOICES)
-
-
-class MemberRoleForm(forms.Form):
-    role = forms.ChoiceField(choices=ROLE_CHOICES)
-
-
-class AuditSearchForm(forms.Form):
-    """The audit API's filters, by the same names."""
-
-    actor = forms.IntegerField(required=False, label="Actor (user id)")
-    agency = forms.CharField(max_length=64, required=False, label="Agency (slug)")
-    action = forms.ChoiceField(choices=[("", "any"), *Action.choices], required=False)
-    object_type = forms.CharField(max_length=64, required=False)
-    object_id = forms.CharField(max_length=64, required=False)
-    survivor_ref = forms.CharField(max_length=16, required=False, label="Survivor ref")
-    outcome = forms.ChoiceField(
-        choices=[("", "any"), ("allowed", "allowed"), ("denied", "denied")], required=False
-    )
-    since = forms.DateTimeField(
-        required=False, widget=DateTimeLocalInput(), input_formats=[DATETIME_LOCAL]
-    )
-    until = forms.DateTimeField(
-        required=False, widget=DateTimeLocalInput(), input_formats=[DATETIME_LOCAL]
-    )
-
-
-class LedgerForm(forms.Form):
-    """The ledger API's query: one survivor ref, an optional time range."""
-
-    survivor_ref = forms.RegexField(
-        regex=r"^S-[A-Z0-9]{8}$",
-        max_length=10,
-        label="Survivor ref",
-        error_messages={"invalid": "A survivor ref looks like S-7F3K92QD."},
-    )
-    since = forms.DateTimeField(
-        required=False, widget=DateTimeLocalInput(), input_formats=[DATETIME_LOCAL]
-    )
-    until = forms.DateTimeField(
-        required=False, widget=DateTimeLocalInput(), input_formats=[DATETIME_LOCAL]
-    )

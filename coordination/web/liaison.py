@@ -11,16 +11,17 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from agencies.errors import InvalidInput, NotFound
+from agencies.errors import InvalidInput
 from agencies.models import Role
 from agencies.selectors import agency_directory
+from agencies.web.pages import apply_errors, member_page, paginate
+from consent import services as consent_services
 from consent.categories import SURVIVOR_PII_FIELDS
-from coordination import selectors, services
-from coordination.api.serializers import survivor_data
+from coordination import presenters, selectors, services
 from coordination.web.forms import ConsentForm, ReferralForm, RevokeForm, SurvivorForm
-from coordination.web.pages import apply_errors, member_page
 
-LIST_LIMIT = 100
+# The newest profiles offered on the new-referral form (a page can preselect any other).
+CHOICES_LIMIT = 100
 
 
 def _other_agencies(member):
@@ -35,7 +36,7 @@ def survivors(request):
     form = SurvivorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            survivor = services.survivor_create(actor=member, data=form.service_data())
+            survivor = consent_services.survivor_create(actor=member, data=form.service_data())
         except InvalidInput as error:
             apply_errors(form, error)
         else:
@@ -44,10 +45,12 @@ def survivors(request):
     if request.method == "POST":  # invalid: the form again, nothing written, no list read
         return render(request, "web/survivors.html", {"rows": None, "form": form}, status=400)
     with transaction.atomic():
-        page = list(selectors.survivors_of(member)[:LIST_LIMIT])
-        selectors.audit_list(member, "survivor", len(page), {"refs": [s.ref for s in page]})
-        rows = [survivor_data(s) for s in page]
-    return render(request, "web/survivors.html", {"rows": rows, "form": form})
+        page, following = paginate(request, selectors.survivors_of(member))
+        shown = selectors.survivors_shown(member, page)
+    rows = [presenters.survivor_shown(s) for s in shown]
+    return render(
+        request, "web/survivors.html", {"rows": rows, "form": form, "following": following}
+    )
 
 
 @require_safe
@@ -55,35 +58,17 @@ def survivors(request):
 def survivor(request, survivor_id):
     """One profile of the agency (audited ``view``, all survivor categories)."""
     with transaction.atomic():
-        try:
-            found = selectors.access_survivor(request.member, survivor_id)
-        except NotFound as error:
-            denied = error  # caught inside the transaction so that the denial commits
-        else:
-            denied = None
-    if denied is not None:
-        raise denied
-    data = survivor_data(found)
+        found = selectors.access_survivor(request.member, survivor_id)
+    data = presenters.survivor_shown(found)
     fields = [(name.replace("_", " "), data.get(name)) for name in SURVIVOR_PII_FIELDS]
     return render(request, "web/survivor.html", {"survivor": found, "fields": fields, "data": data})
-
-
-def _own_survivor(member, survivor_id):
-    """The agency's survivor, or not-found with a ``denied`` entry (no PII read)."""
-    found = selectors.survivors_of(member).filter(pk=survivor_id).first()
-    if found is None:
-        with transaction.atomic():
-            error = selectors.denied_not_found(member, "survivor", survivor_id)
-        raise error
-    return found
 
 
 def _consents_page(request, found_survivor, form, revoke_form=None, status=200):
     member = request.member
     with transaction.atomic():
-        consents = list(selectors.consents_of(member).filter(survivor=found_survivor))
-        selectors.audit_list(
-            member, "consent", len(consents), {"consents": [str(c.id) for c in consents]}
+        consents = selectors.consents_shown(
+            member, selectors.consents_of(member, survivor_id=found_survivor.pk)
         )
     return render(
         request,
@@ -104,7 +89,7 @@ def consents(request, survivor_id):
     """A survivor's consents, each revocable in one step, and the form to record one
     with the survivor's choice per recipient agency and data category."""
     member = request.member
-    found = _own_survivor(member, survivor_id)
+    found = selectors.own_survivor(member, survivor_id)
     form = ConsentForm(request.POST or None, agencies=_other_agencies(member))
     if request.method == "POST":
         if form.is_valid():
@@ -132,14 +117,10 @@ def consents(request, survivor_id):
 
 @require_POST
 @member_page(Role.LIAISON)
-def consent_revoke(request, consent_id):
+def consent_revocation(request, consent_id):
     """Revoke in one step: reason and channel; access ends at once."""
     form = RevokeForm(request.POST)
-    consent = selectors.consents_of(request.member).filter(pk=consent_id).first()
-    if consent is None:
-        with transaction.atomic():
-            error = selectors.denied_not_found(request.member, "consent", consent_id)
-        raise error
+    consent = selectors.own_consent(request.member, consent_id)
     if not form.is_valid():
         messages.error(request, "To revoke, give a reason and how the survivor told you.")
         return redirect("web:consents", survivor_id=consent.survivor_id)
@@ -158,9 +139,9 @@ def referral_new(request):
     """Refer one of the agency's survivors to one or more agencies."""
     member = request.member
     with transaction.atomic():
-        own = list(selectors.survivors_of(member)[:LIST_LIMIT])
+        own = list(selectors.survivors_of(member)[:CHOICES_LIMIT])
         if request.method != "POST":  # a failed POST shows the refs already read
-            selectors.audit_list(member, "survivor", len(own), {"refs": [s.ref for s in own]})
+            selectors.survivors_shown(member, own)
     form = ReferralForm(
         request.POST or None,
         initial={"survivor": request.GET.get("survivor", "")},

@@ -1,8 +1,8 @@
 """Referral pages: the liaison's outgoing list, the caseworker's inbox (both with a
 table fragment that live updates re-fetch), one referral with its actions and notes.
 
-Lists go through ``selectors.referrals_visible_to`` and are rendered by the API's
-serializer (only released fields), audited as the API's list is.
+Lists go through the API's selectors, filter and cursor, and are presented from one
+access decision (only released fields), audited as the API's list is.
 """
 
 from __future__ import annotations
@@ -12,18 +12,15 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from agencies.errors import Conflict, InvalidInput, NotFound
+from agencies.errors import Conflict, InvalidInput, PreconditionFailed
 from agencies.models import Role
 from agencies.selectors import agency_directory
-from consent import policy
+from agencies.web.pages import member_page, paginate
 from consent.categories import SURVIVOR_PII_FIELDS
-from coordination import etags, live, selectors, services, states
-from coordination.api.serializers import referrals_data
-from coordination.services import PreconditionFailed
+from coordination import access, event_stream, presenters, selectors, services, states
+from coordination.filters import ReferralFilter
 from coordination.web.forms import NoteForm, TransitionForm
-from coordination.web.pages import error_page, member_page
 
-LIST_LIMIT = 100
 ACTION_LABELS = {
     "accept": "Accept",
     "reject": "Decline",
@@ -44,32 +41,33 @@ def _survivor_name(survivor: dict) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _rows(member, direction: str) -> list[dict]:
-    """The newest visible referrals in one direction, serialised and audited as one
-    ``list`` entry (in one transaction with the read)."""
-    referrals = selectors.referrals_visible_to(member)
-    if direction == "outgoing":
-        referrals = referrals.filter(referring_agency_id=member.agency_id)
-    else:
-        referrals = referrals.exclude(referring_agency_id=member.agency_id)
+def _rows(request, direction: str) -> tuple[list[dict], str]:
+    """A page of the visible referrals in one direction (the API's filter and cursor),
+    presented from one decision and audited as one ``list`` entry with the read."""
+    member = request.member
+    query = request.GET.copy()
+    query["direction"] = direction
+    found = ReferralFilter(query, queryset=selectors.referrals_visible_to(member), request=request)
+    if not found.is_valid():
+        raise InvalidInput(fields=found.errors)
     with transaction.atomic():
-        page = list(referrals.order_by("-created_at", "-id")[:LIST_LIMIT])
-        data, releases = referrals_data(member, page)
-        selectors.audit_referral_list(member, page, releases)
+        page, following = paginate(request, found.qs)
+        decision = selectors.referrals_shown(member, page)
+    rows = presenters.referrals_shown(page, decision)
     names = _agency_names()
-    for row in data:
+    for row in rows:
         row["survivor_name"] = _survivor_name(row["survivor"])
         row["referring_agency_name"] = names.get(row["referring_agency"], "")
         for recipient in row["recipients"]:
             recipient["agency_name"] = names.get(recipient["agency"], "")
-    return data
+    return rows, following
 
 
 def _list_page(request, direction: str, template: str, partial: bool):
     # Read before the data: whatever commits after it reaches the page's socket.
-    seq = live.head_seq()
-    rows = _rows(request.member, direction)
-    context = {"rows": rows, "seq": seq, "direction": direction}
+    seq = event_stream.head_seq()
+    rows, following = _rows(request, direction)
+    context = {"rows": rows, "seq": seq, "direction": direction, "following": following}
     return render(request, "web/_referral_table.html" if partial else template, context)
 
 
@@ -100,7 +98,7 @@ def inbox_table(request):
 
 
 def _actions(release, shown_statuses: list[str]) -> list[dict]:
-    side = states.REFERRER if release.relation == policy.REFERRER else states.CASEWORKER
+    side = states.REFERRER if release.relation == access.REFERRER else states.CASEWORKER
     offered = []
     for name in states.USER_ACTIONS:
         spec = states.TRANSITIONS[name]
@@ -114,25 +112,16 @@ def _actions(release, shown_statuses: list[str]) -> list[dict]:
 def referral(request, referral_id):
     """One referral, only its released fields, its notes and the member's actions.
 
-    Audited once, as ``view`` with the released categories and consents (the notes
-    shown are part of the same disclosure). A recipient's first read marks it
-    ``received``. Missing and not released read alike: 404 with a ``denied`` entry.
+    Opened through the API's service: audited once, as ``view`` with the released
+    categories and consents (the notes shown are part of the same disclosure), and a
+    recipient's first read marks it ``received``. Missing and not released read alike.
     """
     member = request.member
-    seq = live.head_seq()
-    with transaction.atomic():
-        try:
-            found, release = selectors.access_referral(member, referral_id)
-        except NotFound as error:
-            # Caught inside the transaction so that the denial entry commits.
-            denied = error
-        else:
-            denied = None
-            data = referrals_data(member, [found])[0][0]
-            notes = selectors.notes_visible(member, found, release)
-            etag = etags.referral_etag(found, member.agency_id)
-    if denied is not None:
-        return error_page(request, denied)
+    seq = event_stream.head_seq()
+    found, decision = services.referral_open(actor=member, referral_id=referral_id)
+    release = decision.release(found)
+    data = presenters.referral_shown(found, decision)
+    notes = selectors.notes_shown(found, decision)
     names = _agency_names()
     for recipient in data["recipients"]:
         recipient["agency_name"] = names.get(recipient["agency"], "")
@@ -156,10 +145,10 @@ def referral(request, referral_id):
             for note in notes
         ],
         "actions": _actions(release, [r["status"] for r in data["recipients"]]),
-        "etag": etag,
+        "etag": decision.etag(found),
         "seq": seq,
         "note_form": NoteForm(),
-        "is_referrer": release.relation == policy.REFERRER,
+        "is_referrer": release.relation == access.REFERRER,
     }
     return render(request, "web/referral.html", context)
 
@@ -174,7 +163,7 @@ def referral_transition(request, referral_id):
         return redirect("web:referral", referral_id=referral_id)
     fields = form.cleaned_data
     try:
-        services.transition(
+        services.referral_transition(
             actor=request.member,
             referral_id=referral_id,
             action=fields["action"],

@@ -11,7 +11,7 @@ SECRET_KEY=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(64))')
 FIELD_ENCRYPTION_KEYS=$("$PYTHON" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
 AUDIT_SIGNING_KEY=$("$PYTHON" -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')
 export SECRET_KEY FIELD_ENCRYPTION_KEYS AUDIT_SIGNING_KEY
-export SRN_PROFILE=production DJANGO_SETTINGS_MODULE=coordination.settings \
+export SRN_PROFILE=production DJANGO_SETTINGS_MODULE=srn.settings \
     DATABASE_URL=postgres://build@127.0.0.1:1/unused REDIS_URL=redis://127.0.0.1:1/0 \
     ALLOWED_HOSTS=build.invalid CSRF_TRUSTED_ORIGINS=https://build.invalid
 exec "$PYTHON" -m django collectstatic --noinput --verbosity 1

@@ -160,7 +160,7 @@ def _leaks(text: str) -> list[str]:
 def test_canaries_reach_no_audit_table_log_output_or_export(members, agencies, every_log, capfd):
     from auditlog.models import LogEntry
 
-    from coordination.models import Survivor
+    from consent.models import Survivor
 
     ref = Survivor.objects.get(pk=_write_everything(members, agencies)).ref
     compliance = client_for(members["compliance"])

@@ -12,7 +12,7 @@ from tests.conftest import client_for
 from tests.factories import PASSWORD
 
 DOMAIN_MODELS = [
-    "coordination.Survivor",
+    "consent.Survivor",
     "coordination.Referral",
     "coordination.RecipientStatus",
     "coordination.StatusChange",

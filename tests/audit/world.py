@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry, Checkpoint, Disclosure
 from audit.verify import checkpoint_write
+from consent import services as consent_services
 from consent.categories import SURVIVOR_PII_FIELDS
 from coordination import services
 from coordination.selectors import access_referral
@@ -49,7 +50,7 @@ def build_world(members, agencies) -> dict:
     contact and status updates; the shelter caseworker has read it once; a second
     shelter caseworker (``colleague``) for member management; a signed checkpoint."""
     liaison = members["liaison"]
-    survivor = services.survivor_create(actor=liaison, data=dict(SURVIVOR_CANARIES))
+    survivor = consent_services.survivor_create(actor=liaison, data=dict(SURVIVOR_CANARIES))
     consent = services.consent_record(
         actor=liaison,
         survivor_id=survivor.pk,

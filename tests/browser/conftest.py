@@ -87,7 +87,7 @@ def server():
         assert done.returncode == 0, f"{step[0]} failed:\n{done.stderr[-2000:]}"
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
     daphne = subprocess.Popen(
-        [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "coordination.asgi:application"],
+        [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "srn.asgi:application"],
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consent import crypto
-from coordination.models import Survivor
+from consent.models import Survivor
 from tests.factories import SurvivorFactory
 
 
@@ -31,7 +31,7 @@ def test_pii_is_not_stored_in_clear():
     survivor = SurvivorFactory(given_name="canary-clear-name", phone="canary-555-0100")
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT given_name, phone FROM coordination_survivor WHERE ref = %s", [survivor.ref]
+            "SELECT given_name, phone FROM consent_survivor WHERE ref = %s", [survivor.ref]
         )
         stored = cursor.fetchone()
     assert "canary" not in "".join(stored)

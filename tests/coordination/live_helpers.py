@@ -11,8 +11,9 @@ from django.test import Client
 from django.utils import timezone
 
 from agencies import services as agency_services
+from consent import services as consent_services
 from coordination import services
-from coordination.asgi import application
+from srn.asgi import application
 
 ORIGIN = "https://srn.example"
 PATH = "/ws/v1/events/"
@@ -116,7 +117,7 @@ run = database_sync_to_async
 
 
 def make_survivor(member):
-    return services.survivor_create(actor=member, data={"given_name": "canary-given"})
+    return consent_services.survivor_create(actor=member, data={"given_name": "canary-given"})
 
 
 def make_referral(member, survivor, recipients):

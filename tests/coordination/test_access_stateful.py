@@ -18,6 +18,7 @@ from hypothesis.stateful import (
 )
 
 from agencies.errors import DomainError
+from consent import services as consent_services
 from consent.categories import FIELD_CATEGORY, RECIPIENT_CATEGORIES
 from coordination import services, states
 from tests.conftest import client_for
@@ -39,7 +40,7 @@ class ConsentLifecycle(RuleBasedStateMachine):
         self.members, self.agencies = members, agencies
         self.traveller = time_machine.travel(timezone.now(), tick=False)
         self.clock = self.traveller.start()
-        survivor = services.survivor_create(
+        survivor = consent_services.survivor_create(
             actor=members["liaison"], data={k: v for k, v in CANARY.items() if k != "narrative"}
         )
         self.survivor_id = survivor.id
@@ -118,7 +119,7 @@ class ConsentLifecycle(RuleBasedStateMachine):
         name = "shelter" if who == "caseworker" else "legal"
         refused = None
         try:
-            services.transition(
+            services.referral_transition(
                 actor=self.members[who],
                 referral_id=self.referral.id,
                 action=action,

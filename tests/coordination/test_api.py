@@ -8,10 +8,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEntry
+from consent import services as consent_services
 from consent.categories import FIELD_CATEGORY
-from consent.models import ConsentRevocation
+from consent.models import ConsentRevocation, Survivor
 from coordination import services
-from coordination.models import Referral, Survivor
+from coordination.models import Referral
+from coordination.services import statuses
 from tests.conftest import client_for
 from tests.factories import ConsentFactory, MemberFactory
 
@@ -101,8 +103,8 @@ def viewer_member(viewer, members, agencies):
 def sync_statuses(survivor):
     """Factories write consents directly; let statuses follow as the services would."""
     with transaction.atomic():
-        services._release_covered(survivor)
-        services._cut_uncovered(survivor)
+        statuses.release_covered(survivor)
+        statuses.cut_uncovered(survivor)
 
 
 def released_canaries(body: str) -> set[str]:
@@ -376,7 +378,7 @@ def test_bad_input_is_a_4xx_naming_the_field_and_writes_nothing(
     path, body, field, members, agencies
 ):
     liaison = client_for(members["liaison"])
-    survivor = services.survivor_create(actor=members["liaison"], data={"given_name": "s"})
+    survivor = consent_services.survivor_create(actor=members["liaison"], data={"given_name": "s"})
     if path == "/api/v1/consents/":
         body = _consent_body(survivor, agencies, **body)
     swap = {
@@ -397,7 +399,7 @@ def test_bad_input_is_a_4xx_naming_the_field_and_writes_nothing(
 
 def test_consent_for_another_agencys_survivor_is_refused(members, agencies):
     other_liaison = MemberFactory(agency=agencies["legal"], role="liaison")
-    survivor = services.survivor_create(actor=members["liaison"], data={"given_name": "s"})
+    survivor = consent_services.survivor_create(actor=members["liaison"], data={"given_name": "s"})
     response = client_for(other_liaison).post(
         "/api/v1/consents/",
         _consent_body(survivor, agencies, recipients=[agencies["shelter"].id]),
@@ -408,7 +410,7 @@ def test_consent_for_another_agencys_survivor_is_refused(members, agencies):
 
 @pytest.mark.parametrize("viewer", ["liaison", "caseworker"])
 def test_a_referral_page_of_50_costs_the_queries_of_a_page_of_5(viewer, members, agencies):
-    survivor = services.survivor_create(actor=members["liaison"], data={"given_name": "s"})
+    survivor = consent_services.survivor_create(actor=members["liaison"], data={"given_name": "s"})
     ConsentFactory(
         survivor=survivor,
         categories=["identity", "status_updates"],
@@ -434,7 +436,7 @@ def test_a_referral_page_of_50_costs_the_queries_of_a_page_of_5(viewer, members,
 
 
 def test_filters_and_cursor_pagination(members, agencies):
-    survivor = services.survivor_create(actor=members["liaison"], data={"given_name": "s"})
+    survivor = consent_services.survivor_create(actor=members["liaison"], data={"given_name": "s"})
     for urgency in ("high", "routine", "routine"):
         services.referral_create(
             actor=members["liaison"],
@@ -458,8 +460,8 @@ def test_filters_and_cursor_pagination(members, agencies):
 
 def test_consent_list_filters_by_survivor_and_refuses_a_malformed_id(members, agencies):
     liaison = client_for(members["liaison"])
-    survivor = services.survivor_create(actor=members["liaison"], data={"given_name": "s"})
-    other = services.survivor_create(actor=members["liaison"], data={"given_name": "t"})
+    survivor = consent_services.survivor_create(actor=members["liaison"], data={"given_name": "s"})
+    other = consent_services.survivor_create(actor=members["liaison"], data={"given_name": "t"})
     liaison.post("/api/v1/consents/", _consent_body(survivor, agencies), format="json")
     liaison.post("/api/v1/consents/", _consent_body(other, agencies), format="json")
     listed = liaison.get(f"/api/v1/consents/?survivor={survivor.id}").json()["results"]

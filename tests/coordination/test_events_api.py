@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from audit.models import AuditEntry
-from coordination import live, services
+from coordination import event_stream, services
 from tests.conftest import client_for
 from tests.coordination import live_helpers as h
 
@@ -49,7 +49,7 @@ def play(members, agencies, shelter_consent: str):
     for actor in (shelter, legal):
         if shelter_grant is None and actor is shelter:
             continue
-        services.transition(actor=actor, referral_id=referral.id, action="accept")
+        services.referral_transition(actor=actor, referral_id=referral.id, action="accept")
         services.note_add(actor=actor, referral_id=referral.id, text="canary-note")
     services.note_add(actor=liaison, referral_id=referral.id, text="canary-note")
     if shelter_consent == "revoked":
@@ -101,8 +101,8 @@ def test_after_pages_through_the_stream_by_last_seq(members, agencies, monkeypat
     play(members, agencies, "everything")
     whole = stream(members["liaison"]).json()
     assert whole["results"]
-    assert whole["last_seq"] == live.head_seq()
-    monkeypatch.setattr(live, "EVENT_BATCH", 2)
+    assert whole["last_seq"] == event_stream.head_seq()
+    monkeypatch.setattr(event_stream, "EVENT_BATCH", 2)
     pages, after = [], 0
     while True:
         body = stream(members["liaison"], after).json()

@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from agencies import services as agency_services
 from agencies.models import WsTicket
 from audit.models import AuditEntry
-from coordination import consumers, services
+from coordination import services
+from coordination.live import consumer as consumers
 from coordination.models import Event
 from tests.coordination import live_helpers as h
 
@@ -235,7 +236,7 @@ async def test_a_socket_that_never_says_hello_is_closed(members, world, settings
 async def test_replay_then_live_in_seq_order_matches_rest(members, world):
     shelter = members["caseworker"]
     socket, replayed = await h.open_session_socket(shelter)
-    await h.run(services.transition)(
+    await h.run(services.referral_transition)(
         actor=shelter, referral_id=world["referral"].id, action="accept"
     )
     await h.run(services.note_add)(
@@ -267,19 +268,19 @@ async def test_reconnect_resumes_from_last_seq_without_loss_or_duplicates(member
     shelter, liaison = members["caseworker"], members["liaison"]
     referral_id = world["referral"].id
     socket, first = await h.open_session_socket(shelter)
-    await h.run(services.transition)(actor=shelter, referral_id=referral_id, action="accept")
+    await h.run(services.referral_transition)(actor=shelter, referral_id=referral_id, action="accept")
     first += await h.next_events(socket, 1)
     await socket.disconnect()
 
     # While away: changes the shelter may see, and some it may not.
-    await h.run(services.transition)(actor=shelter, referral_id=referral_id, action="start")
+    await h.run(services.referral_transition)(actor=shelter, referral_id=referral_id, action="start")
     await h.run(services.note_add)(actor=liaison, referral_id=referral_id, text="canary-note")
-    await h.run(services.transition)(
+    await h.run(services.referral_transition)(
         actor=shelter, referral_id=referral_id, action="hold", reason="canary-reason"
     )
 
     socket, resumed = await h.open_session_socket(shelter, after=first[-1]["seq"])
-    await h.run(services.transition)(actor=shelter, referral_id=referral_id, action="start")
+    await h.run(services.referral_transition)(actor=shelter, referral_id=referral_id, action="start")
     resumed += await h.next_events(socket, 1)
     await socket.disconnect()
 
@@ -327,8 +328,10 @@ async def test_a_dropped_nudge_is_caught_up_by_the_heartbeat(members, world, set
     def accept_without_nudge():
         from unittest import mock
 
-        with mock.patch("coordination.events.publish"):
-            services.transition(actor=shelter, referral_id=world["referral"].id, action="accept")
+        with mock.patch("coordination.outbox.publish"):
+            services.referral_transition(
+                actor=shelter, referral_id=world["referral"].id, action="accept"
+            )
 
     await h.run(accept_without_nudge)()
     (event,) = await h.next_events(socket, 1, timeout=3)
@@ -343,7 +346,7 @@ async def test_sockets_of_one_process_share_their_checks_and_reads(members, agen
     from unittest import mock
 
     from agencies import live_auth
-    from coordination import live
+    from coordination import event_stream as live
     from tests.factories import MemberFactory
 
     caseworkers = [
@@ -356,7 +359,7 @@ async def test_sockets_of_one_process_share_their_checks_and_reads(members, agen
         mock.patch.object(live_auth, "entitled_many", checks),
         mock.patch.object(live, "events_after", reads),
     ):
-        await h.run(services.transition)(
+        await h.run(services.referral_transition)(
             actor=members["caseworker"], referral_id=world["referral"].id, action="accept"
         )
         for socket in sockets:
@@ -377,7 +380,7 @@ async def test_each_agency_hears_only_what_the_access_rule_allows(members, agenc
     sockets = {}
     for name in ("liaison", "caseworker", "legal_caseworker", "outsider"):
         sockets[name], _ = await h.open_session_socket(members[name])
-    await h.run(services.transition)(
+    await h.run(services.referral_transition)(
         actor=shelter, referral_id=world["referral"].id, action="accept"
     )
     # The liaison sees "accepted" (status_updates consented); the shelter its own move.
@@ -407,9 +410,9 @@ async def test_referrer_without_status_updates_hears_no_masked_change(members, a
     referral = await h.run(h.make_referral)(liaison, survivor, [agencies["shelter"]])
     socket, replayed = await h.open_session_socket(liaison)
     assert [e["status"] for e in replayed] == ["requested"]
-    await h.run(services.transition)(actor=shelter, referral_id=referral.id, action="accept")
+    await h.run(services.referral_transition)(actor=shelter, referral_id=referral.id, action="accept")
     await h.no_more_events(socket)
-    await h.run(services.transition)(
+    await h.run(services.referral_transition)(
         actor=liaison, referral_id=referral.id, action="cancel", reason="canary-reason"
     )
     (cancelled,) = await h.next_events(socket, 1)
@@ -432,7 +435,7 @@ async def test_revocation_sends_consent_revoked_then_nothing_more(members, world
     assert revoked["status"] == "consent_revoked"
 
     await h.run(services.note_add)(actor=liaison, referral_id=referral_id, text="canary-note")
-    await h.run(services.transition)(
+    await h.run(services.referral_transition)(
         actor=liaison, referral_id=referral_id, action="cancel", reason="canary-reason"
     )
     await h.no_more_events(socket)
@@ -516,7 +519,7 @@ async def test_a_lost_logout_message_still_stops_delivery(members, world):
     shelter = members["caseworker"]
     socket, _ = await h.open_session_socket(shelter)
     await h.run(lambda: Session.objects.all().delete())()
-    await h.run(services.transition)(
+    await h.run(services.referral_transition)(
         actor=shelter, referral_id=world["referral"].id, action="accept"
     )
     assert (await socket.receive_json_from(timeout=2))["type"] == "closing"

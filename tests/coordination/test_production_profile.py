@@ -39,10 +39,12 @@ def test_cache_is_shared_redis():
 
 @pytest.mark.django_db
 def test_survivor_pii_column_holds_no_plaintext_on_postgresql(members):
-    from coordination import services
+    from consent import services as consent_services
 
-    survivor = services.survivor_create(actor=members["liaison"], data={"given_name": "canary-pg"})
+    survivor = consent_services.survivor_create(
+        actor=members["liaison"], data={"given_name": "canary-pg"}
+    )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT given_name FROM coordination_survivor WHERE id = %s", [survivor.id])
+        cursor.execute("SELECT given_name FROM consent_survivor WHERE id = %s", [survivor.id])
         (stored,) = cursor.fetchone()
     assert "canary" not in stored

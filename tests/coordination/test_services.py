@@ -5,12 +5,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from agencies.errors import Forbidden, InvalidInput, NotFound
+from agencies.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from audit.models import AuditEntry
-from consent import policy
-from consent.models import Consent
-from coordination import services
-from coordination.models import Event, RecipientStatus, Referral, StatusChange, Survivor
+from consent import services as consent_services
+from consent.models import Consent, Survivor
+from coordination import access as policy
+from coordination import services, states
+from coordination.models import Event, RecipientStatus, Referral, StatusChange
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def consent_fields(agencies, **overrides):
 
 @pytest.fixture
 def survivor(members):
-    return services.survivor_create(
+    return consent_services.survivor_create(
         actor=members["liaison"],
         data={"given_name": "canary-given", "phone": "canary-phone", "date_of_birth": "1990-04-01"},
     )
@@ -96,7 +97,9 @@ def test_revocation_cuts_access_and_moves_status(members, agencies, survivor, re
     consent = services.consent_record(
         actor=members["liaison"], survivor_id=survivor.id, **consent_fields(agencies)
     )
-    services.transition(actor=members["caseworker"], referral_id=referral.id, action="accept")
+    services.referral_transition(
+        actor=members["caseworker"], referral_id=referral.id, action="accept"
+    )
     services.consent_revoke(
         actor=members["liaison"], consent_id=consent.id, reason="asked by phone", channel="oral"
     )
@@ -104,7 +107,9 @@ def test_revocation_cuts_access_and_moves_status(members, agencies, survivor, re
     assert not policy.release(agencies["shelter"].id, referral).visible
     assert Event.objects.order_by("-seq").first().kind == "consent.revoked"
     with pytest.raises(NotFound):
-        services.transition(actor=members["caseworker"], referral_id=referral.id, action="start")
+        services.referral_transition(
+            actor=members["caseworker"], referral_id=referral.id, action="start"
+        )
 
 
 def test_revoking_twice_is_a_conflict(members, agencies, survivor):
@@ -114,7 +119,7 @@ def test_revoking_twice_is_a_conflict(members, agencies, survivor):
     services.consent_revoke(
         actor=members["liaison"], consent_id=consent.id, reason="r", channel="written"
     )
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.consent_revoke(
             actor=members["liaison"], consent_id=consent.id, reason="r", channel="written"
         )
@@ -157,7 +162,7 @@ def test_invalid_consent_names_the_field_and_writes_nothing(
 
 
 def test_a_minor_needs_a_guardian_signature(members, agencies):
-    minor = services.survivor_create(
+    minor = consent_services.survivor_create(
         actor=members["liaison"],
         data={
             "given_name": "canary-minor",
@@ -195,8 +200,10 @@ def test_caseworker_walks_the_happy_path_and_illegal_moves_are_refused(
         actor=members["liaison"], survivor_id=survivor.id, **consent_fields(agencies)
     )
     worker = members["caseworker"]
-    with pytest.raises(services.IllegalTransition):
-        services.transition(actor=worker, referral_id=referral.id, action="complete", outcome="x")
+    with pytest.raises(states.IllegalTransition):
+        services.referral_transition(
+            actor=worker, referral_id=referral.id, action="complete", outcome="x"
+        )
     for action, extra in [
         ("accept", {}),
         ("start", {}),
@@ -204,7 +211,7 @@ def test_caseworker_walks_the_happy_path_and_illegal_moves_are_refused(
         ("start", {}),
         ("complete", {"outcome": "housed"}),
     ]:
-        services.transition(actor=worker, referral_id=referral.id, action=action, **extra)
+        services.referral_transition(actor=worker, referral_id=referral.id, action=action, **extra)
     assert statuses(referral)["shelter"] == "completed"
     history = list(
         StatusChange.objects.filter(recipient_status__agency=agencies["shelter"]).values_list(
@@ -212,8 +219,8 @@ def test_caseworker_walks_the_happy_path_and_illegal_moves_are_refused(
         )
     )
     assert history == ["release", "accept", "start", "hold", "start", "complete"]
-    with pytest.raises(services.IllegalTransition):
-        services.transition(actor=worker, referral_id=referral.id, action="start")
+    with pytest.raises(states.IllegalTransition):
+        services.referral_transition(actor=worker, referral_id=referral.id, action="start")
 
 
 def test_reason_is_required_where_the_table_says(members, agencies, survivor, referral):
@@ -221,24 +228,28 @@ def test_reason_is_required_where_the_table_says(members, agencies, survivor, re
         actor=members["liaison"], survivor_id=survivor.id, **consent_fields(agencies)
     )
     with pytest.raises(InvalidInput) as raised:
-        services.transition(actor=members["caseworker"], referral_id=referral.id, action="reject")
+        services.referral_transition(
+            actor=members["caseworker"], referral_id=referral.id, action="reject"
+        )
     assert "reason" in raised.value.fields
 
 
 def test_recipient_without_consent_cannot_act_and_learns_nothing(members, agencies, referral):
     with pytest.raises(NotFound):
-        services.transition(
+        services.referral_transition(
             actor=members["legal_caseworker"], referral_id=referral.id, action="accept"
         )
     with pytest.raises(NotFound):
-        services.transition(actor=members["outsider"], referral_id=referral.id, action="accept")
+        services.referral_transition(
+            actor=members["outsider"], referral_id=referral.id, action="accept"
+        )
 
 
 def test_referrer_cancels_every_open_recipient(members, agencies, survivor, referral):
-    moved = services.transition(
+    referral, _ = services.referral_transition(
         actor=members["liaison"], referral_id=referral.id, action="cancel", reason="survivor moved"
     )
-    assert {m.status for m in moved} == {"cancelled"}
+    assert {r.status for r in referral.recipients.all()} == {"cancelled"}
     assert set(statuses(referral).values()) == {"cancelled"}
 
 
@@ -246,8 +257,8 @@ def test_stale_if_match_fails(members, agencies, survivor, referral):
     services.consent_record(
         actor=members["liaison"], survivor_id=survivor.id, **consent_fields(agencies)
     )
-    with pytest.raises(services.PreconditionFailed):
-        services.transition(
+    with pytest.raises(PreconditionFailed):
+        services.referral_transition(
             actor=members["caseworker"], referral_id=referral.id, action="accept", if_match=1
         )
 
@@ -295,7 +306,9 @@ def test_event_seqs_are_gap_free_and_carry_no_pii(members, agencies, survivor, r
     services.consent_record(
         actor=members["liaison"], survivor_id=survivor.id, **consent_fields(agencies)
     )
-    services.transition(actor=members["caseworker"], referral_id=referral.id, action="accept")
+    services.referral_transition(
+        actor=members["caseworker"], referral_id=referral.id, action="accept"
+    )
     services.note_add(actor=members["caseworker"], referral_id=referral.id, text="canary-note")
     rows = list(Event.objects.values())
     assert [row["seq"] for row in rows] == list(range(1, len(rows) + 1))
@@ -305,15 +318,15 @@ def test_event_seqs_are_gap_free_and_carry_no_pii(members, agencies, survivor, r
 
 def test_survivor_pii_is_validated(members):
     with pytest.raises(InvalidInput) as raised:
-        services.survivor_create(actor=members["liaison"], data={"phone": "1"})
+        consent_services.survivor_create(actor=members["liaison"], data={"phone": "1"})
     assert "given_name" in raised.value.fields
     with pytest.raises(InvalidInput) as raised:
-        services.survivor_create(
+        consent_services.survivor_create(
             actor=members["liaison"], data={"given_name": "a", "date_of_birth": "31/12/1990"}
         )
     assert "date_of_birth" in raised.value.fields
     with pytest.raises(Forbidden):
-        services.survivor_create(actor=members["caseworker"], data={"given_name": "a"})
+        consent_services.survivor_create(actor=members["caseworker"], data={"given_name": "a"})
     assert Survivor.objects.count() == 0
 
 

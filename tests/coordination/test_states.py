@@ -28,19 +28,19 @@ def test_every_action_from_every_state_follows_the_design(action, current):
     if current in sources:
         assert states.next_status(action, current) == target
     else:
-        with pytest.raises(states.IllegalTransitionError):
+        with pytest.raises(states.IllegalTransition):
             states.next_status(action, current)
 
 
 @pytest.mark.parametrize("final", sorted(states.FINAL))
 def test_final_states_have_no_way_out(final):
     for action in states.TRANSITIONS:
-        with pytest.raises(states.IllegalTransitionError):
+        with pytest.raises(states.IllegalTransition):
             states.next_status(action, final)
 
 
 def test_unknown_action_is_illegal():
-    with pytest.raises(states.IllegalTransitionError):
+    with pytest.raises(states.IllegalTransition):
         states.next_status("teleport", "requested")
 
 

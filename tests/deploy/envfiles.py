@@ -1,4 +1,4 @@
-"""What the deploy files and coordination/settings.py say about the environment.
+"""What the deploy files and srn/settings.py say about the environment.
 
 Read from the files themselves (settings.py through its syntax tree), never from a
 hand-kept list, so a new setting without a line in deploy/.env.example fails the tests.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-SETTINGS = ROOT / "coordination" / "settings.py"
+SETTINGS = ROOT / "srn" / "settings.py"
 ENV_EXAMPLE = DEPLOY / ".env.example"
 COMPOSE = DEPLOY / "docker-compose.yml"
 

@@ -202,7 +202,7 @@ def test_the_image_runs_daphne_unprivileged_without_proxy_headers():
     assert not user[-1].startswith(("root", "0"))
     cmd = _dockerfile_cmd()
     assert cmd[0] == "daphne"
-    assert cmd[-1] == "coordination.asgi:application"
+    assert cmd[-1] == "srn.asgi:application"
     assert cmd[cmd.index("-b") + 1] == "0.0.0.0"  # noqa: S104 (inside the container)
     # Daphne's --proxy-headers believes the leftmost, client-written X-Forwarded-For
     # entry from any peer; the application's TRUSTED_PROXIES rule must decide instead.

@@ -1,4 +1,4 @@
-"""deploy/.env.example against what coordination/settings.py reads in production."""
+"""deploy/.env.example against what srn/settings.py reads in production."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def test_only_settings_reads_the_environment():
             continue
         if relative.parts[:2] == ("deploy", "docker"):
             continue  # the container health check reads ALLOWED_HOSTS, outside Django
-        if relative.as_posix() in {"coordination/settings.py", "coordination/env.py"}:
+        if relative.as_posix() in {"srn/settings.py", "srn/env.py"}:
             continue
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):

@@ -64,7 +64,7 @@ def stack(django_db_setup, tmp_path_factory):
         WEBSOCKET_ALLOWED_ORIGINS=origin,
         # A heartbeat every second, so that one is seen crossing nginx within the test.
         WS_HEARTBEAT_SECONDS="1",
-        DJANGO_SETTINGS_MODULE="coordination.settings",
+        DJANGO_SETTINGS_MODULE="srn.settings",
     )
     servers = []
     try:

@@ -68,7 +68,7 @@ def test_every_service_is_hardened_and_reads_the_env_file(path):
     for key, value in {**HARDENING, **COMMON}.items():
         assert service.get(key) == value, f"{path.name}: {key}={value}"
     assert "srn" in service["StateDirectory"].split()
-    assert "DJANGO_SETTINGS_MODULE=coordination.settings" in service["Environment"]
+    assert "DJANGO_SETTINGS_MODULE=srn.settings" in service["Environment"]
 
 
 def test_timers_start_their_services():

@@ -4,7 +4,7 @@ agency's objects -> 404 (audited), and every page read writes exactly one entry.
 import pytest
 from django.test import Client
 
-from coordination.models import Survivor
+from consent.models import Survivor
 from tests.web.conftest import entries_since, head
 
 PAGES = {

@@ -1,8 +1,8 @@
 """Liaison pages: survivor profiles, consent (record, revoke), new referrals. Invalid
 input shows the service's message next to its field and writes nothing."""
 
-from consent.models import Consent, ConsentRevocation
-from coordination.models import Referral, Survivor
+from consent.models import Consent, ConsentRevocation, Survivor
+from coordination.models import Referral
 from tests.web.conftest import consent_post, entries_since, head
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.contrib.auth import get_user
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -23,15 +25,15 @@ from agencies.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PreconditionFailed,
     Unauthenticated,
 )
 from agencies.selectors import membership_for
-from audit.denials import record_denial
+from audit.denials import REFUSAL_STATUSES, record_denial
 from audit.recorder import Actor
 from coordination.api.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
-from coordination.services import PreconditionFailed
 
-logger = logging.getLogger("coordination.errors")
+logger = logging.getLogger("srn.errors")
 
 # Domain error class -> HTTP status. Subclasses inherit their parent's status.
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
@@ -44,11 +46,6 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     InvalidIdempotencyKey: status.HTTP_400_BAD_REQUEST,
     PreconditionFailed: status.HTTP_412_PRECONDITION_FAILED,
 }
-
-
-def register(error: type[DomainError], http_status: int) -> type[DomainError]:
-    STATUS_BY_ERROR[error] = http_status
-    return error
 
 
 def status_for(error: DomainError) -> int:
@@ -71,11 +68,6 @@ def _flatten(detail) -> dict | list | str:
     if isinstance(detail, list):
         return [_flatten(item) for item in detail]
     return str(detail)
-
-
-# Refusals: each writes the request's one ``denied`` audit entry. 400s (bad input),
-# 405, 409 and 412 are not refusals of access and are not audited as such.
-REFUSAL_STATUSES = frozenset({401, 403, 404, 429})
 
 
 def _actor_for(request) -> Actor | None:
@@ -203,3 +195,31 @@ def csrf_failure(request, reason=""):
         page_detail="This form could not be accepted (it expired or came from another "
         "site). Go back, reload the page and try again.",
     )
+
+
+class DomainErrorPageMiddleware:
+    """A domain error raised by a web page (its gate, services or selectors) renders as
+    an HTML page with the status the API would give; a refusal leaves the request's one
+    ``denied`` entry, as the API's handler writes it. API views never get here: DRF's
+    handler (``api_exception_handler``) answers their errors first."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, DomainError):
+            return None
+        http_status = status_for(exception)
+        _audit_refusal(request, http_status, exception.code)
+        response = render(
+            request,
+            "web/error.html",
+            {"code": exception.code, "detail": exception.detail},
+            status=http_status,
+        )
+        add_never_cache_headers(response)
+        response.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response

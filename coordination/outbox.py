@@ -14,7 +14,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
-from consent import policy
+from coordination import access
 from coordination.models import Event, EventCounter
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def emit(*, kind: str, referral, agency_id: int | None = None, status: str = "")
         status=status,
         at=timezone.now(),
     )
-    audience = policy.event_audience(event, referral.referring_agency_id)
+    audience = access.event_audience(event, referral.referring_agency_id)
     message = {
         "type": "events.changed",
         "seq": event.seq,

@@ -22,7 +22,7 @@ import weakref
 from channels.db import database_sync_to_async
 
 from agencies import live_auth
-from coordination import live
+from coordination import event_stream
 
 COALESCE_SECONDS = 0.002
 
@@ -62,7 +62,7 @@ class _Loader:
                 if not waiter.done():
                     waiter.set_result(answers[key])
 
-    async def events_after(self, member, after: int, *, known: int = 0) -> live.Batch:
+    async def events_after(self, member, after: int, *, known: int = 0) -> event_stream.Batch:
         """Join a read in flight for the same agency and ``after`` — unless it started
         before event ``known`` (which the caller was told exists) was visible."""
         key = (member.agency_id, after)
@@ -71,7 +71,9 @@ class _Loader:
             batch = await asyncio.shield(read)
             if batch.more or batch.last_seq >= known:
                 return batch
-        read = asyncio.ensure_future(database_sync_to_async(live.events_after)(member, after))
+        read = asyncio.ensure_future(
+            database_sync_to_async(event_stream.events_after)(member, after)
+        )
         self.reads[key] = read
         read.add_done_callback(lambda done: self._forget(key, done))
         return await asyncio.shield(read)

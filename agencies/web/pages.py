@@ -7,17 +7,20 @@ Pages call the same services and selectors as the API; nothing here decides acce
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
 
-from agencies.errors import DomainError, Forbidden, InvalidInput
+from agencies.errors import Forbidden, InvalidInput
 from agencies.models import Role
 from agencies.selectors import membership_for
 from audit.denials import record_denial
-from coordination.errors import REFUSAL_STATUSES, status_for
 
 # Where each role starts, and what its navigation offers.
 NAVIGATION = {
@@ -36,20 +39,11 @@ NAVIGATION = {
 }
 
 
-# Pages load only their own static files and talk only to their own origin (the
-# WebSocket included): an injected script or form target would be refused.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
-    "frame-ancestors 'none'"
-)
-
-
 def with_csp(view):
     @wraps(view)
     def page(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         return response
 
     return page
@@ -58,10 +52,11 @@ def with_csp(view):
 def member_page(*roles: str):
     """A page for active members in one of ``roles``.
 
-    Anonymous visitors go to the login page, a member in another role gets a 403 page,
-    and a domain error from a service renders as an HTML page with the status the API
-    would give. Each refusal (401/403/404 and the sign-in redirect) leaves the request's
-    one ``denied`` entry, as the API's refusals do.
+    Anonymous visitors go to the login page (the request's one ``denied`` entry); a
+    member in another role is refused with ``Forbidden``. A domain error raised by the
+    page, its services or selectors renders as an HTML page with the status the API
+    would give, and a refusal leaves its one ``denied`` entry: that is
+    ``srn.errors.DomainErrorPageMiddleware``, the one map from errors to HTTP.
     """
 
     def decorate(view):
@@ -72,43 +67,16 @@ def member_page(*roles: str):
         def page(request, *args, **kwargs):
             member = membership_for(request.user)
             if member is None:
-                _refused(request, None, "not_authenticated", 302)
+                record_denial(actor=None, code="not_authenticated", status=302, request=request)
                 return redirect_to_login(request.get_full_path())
             request.member = member
             if roles and member.role not in roles:
-                _refused(request, member, Forbidden.code, 403)
-                return error_page(request, Forbidden())
-            try:
-                return view(request, *args, **kwargs)
-            except DomainError as error:
-                status = status_for(error)
-                if status in REFUSAL_STATUSES:
-                    _refused(request, member, error.code, status)
-                return error_page(request, error, status)
+                raise Forbidden
+            return view(request, *args, **kwargs)
 
         return page
 
     return decorate
-
-
-def _refused(request, member, code: str, status: int) -> None:
-    """The request's one ``denied`` entry (none if an access helper already wrote
-    one), as the API's refusal handler writes it."""
-    record_denial(
-        actor=member.as_actor() if member is not None else None,
-        code=code,
-        status=status,
-        request=request,
-    )
-
-
-def error_page(request, error: DomainError, status: int | None = None):
-    return render(
-        request,
-        "web/error.html",
-        {"code": error.code, "detail": error.detail},
-        status=status or status_for(error),
-    )
 
 
 def apply_errors(form, error: InvalidInput) -> None:
@@ -119,3 +87,16 @@ def apply_errors(form, error: InvalidInput) -> None:
             form.add_error(name if name in form.fields else None, str(message))
     if not error.fields:
         form.add_error(None, error.detail)
+
+
+def paginate(request, queryset) -> tuple[list, str]:
+    """A page of ``queryset`` through the API's paginator (the same class and the same
+    ``cursor`` parameter): its rows, and the query string of the next page ("" on the
+    last). A cursor the server did not issue is bad input."""
+    paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+    try:
+        page = paginator.paginate_queryset(queryset, Request(request))
+    except ValidationError as error:
+        raise InvalidInput(fields=error.detail) from None
+    following = paginator.get_next_link()
+    return list(page or ()), urlsplit(following).query if following else ""

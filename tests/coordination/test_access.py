@@ -7,9 +7,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consent import policy
 from consent.categories import RECIPIENT_CATEGORIES
 from consent.models import ConsentRevocation
+from coordination import access as policy
 from coordination.models import Referral
 from tests.factories import ConsentFactory, ReferralFactory, SurvivorFactory
 

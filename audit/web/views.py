@@ -10,16 +10,13 @@ from urllib.parse import urlencode
 from django.db import transaction
 from django.http import QueryDict
 from django.shortcuts import render
-from django.views.decorators.http import require_safe
 
-from agencies.models import Role
-from audit.api.views import AuditEntryFilter
+from audit.filters import AuditEntryFilter
 from audit.models import Action, AuditEntry
 from audit.recorder import record
-from audit.selectors import disclosure_ledger, ledger_read_record
+from audit.selectors import disclosure_ledger, ledger_read_record, require_compliance_officer
 from audit.verify import verify_chain
-from coordination.web.forms import AuditSearchForm, LedgerForm
-from coordination.web.pages import member_page
+from audit.web.forms import AuditSearchForm, LedgerForm
 
 PAGE_SIZE = 50
 
@@ -34,11 +31,10 @@ def _filters(form: AuditSearchForm) -> dict[str, str]:
     return params
 
 
-@require_safe
-@member_page(Role.COMPLIANCE_OFFICER)
 def audit_search(request):
     """Filter the trail (newest first, ``before`` pages back); export links stream
     every match through the API (``format=csv|json``), which audits the export."""
+    actor = require_compliance_officer(request.member.as_actor())
     form = AuditSearchForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         return render(request, "web/audit.html", {"form": form, "entries": None}, status=400)
@@ -54,7 +50,7 @@ def audit_search(request):
         shown = page[:PAGE_SIZE]
         record(
             action=Action.LIST,
-            actor=request.member.as_actor(),
+            actor=actor,
             object_type="audit_entry",
             detail={"count": len(shown), "filters": params},
         )
@@ -71,33 +67,30 @@ def audit_search(request):
     return render(request, "web/audit.html", context)
 
 
-@require_safe
-@member_page(Role.COMPLIANCE_OFFICER)
 def audit_verify(request):
     """Recompute the chain against the stored signed checkpoints (audited ``verify``)."""
+    actor = require_compliance_officer(request.member.as_actor())
     result = verify_chain()
     with transaction.atomic():
         record(
             action=Action.VERIFY,
-            actor=request.member.as_actor(),
+            actor=actor,
             object_type="audit_chain",
             detail={"ok": result.ok, "first_bad_seq": result.first_bad_seq},
         )
     return render(request, "web/audit_verify.html", {"result": result})
 
 
-@require_safe
-@member_page(Role.COMPLIANCE_OFFICER)
 def audit_ledger(request):
     """A survivor's disclosure ledger (``audit.selectors.disclosure_ledger``): every
     disclosure of their data to another agency, its categories and the authorising
     consents. Each page read is audited (``ledger_read_record``), as the API's is."""
+    actor = require_compliance_officer(request.member.as_actor())
     form = LedgerForm(request.GET or None)
     if not form.is_bound:
         return render(request, "web/audit_ledger.html", {"form": form, "lines": None})
     if not form.is_valid():
         return render(request, "web/audit_ledger.html", {"form": form, "lines": None}, status=400)
-    actor = request.member.as_actor()
     ref = form.cleaned_data["survivor_ref"]
     lines = disclosure_ledger(
         actor=actor,

@@ -4,7 +4,7 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coordination.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "srn.settings")
 django_asgi_app = get_asgi_application()
 
 # Channels and the consumers need Django set up first.
@@ -12,7 +12,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from coordination.consumers import EventsConsumer  # noqa: E402
+from coordination.live.consumer import EventsConsumer  # noqa: E402
 
 # The consumer checks the Origin itself (so that a refusal is audited) and
 # authenticates by session cookie or by ticket; never by a token in the URL.

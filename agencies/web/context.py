@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agencies.selectors import membership_for
-from coordination.web.pages import NAVIGATION
+from agencies.web.pages import NAVIGATION
 
 
 def navigation(request) -> dict:

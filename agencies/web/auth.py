@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from agencies import services
 from agencies.selectors import membership_for
-from coordination.web.pages import NAVIGATION, with_csp
+from agencies.web.pages import NAVIGATION, with_csp
 
 
 class LoginForm(forms.Form):

@@ -6,7 +6,7 @@
   from ``REDIS_URL``; every secret comes from the environment and an unsafe or missing
   one stops the process at start.
 
-This is the only module that reads the environment (through ``coordination.env``).
+This is the only module that reads the environment (through ``srn.env``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from coordination import local_secrets
-from coordination.env import env_bool, env_choice, env_int, env_list, env_str
+from srn import local_secrets
+from srn.env import env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "agencies",
     "consent",
     "coordination",
+    # the project: base templates, static files, error pages
+    "srn",
 ]
 
 MIDDLEWARE = [
@@ -107,10 +109,19 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "srn.errors.DomainErrorPageMiddleware",
 ]
 
-ROOT_URLCONF = "coordination.urls"
-ASGI_APPLICATION = "coordination.asgi.application"
+# Pages load only their own static files and talk only to their own origin (the
+# WebSocket included): an injected script or form target would be refused.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
+    "frame-ancestors 'none'"
+)
+
+ROOT_URLCONF = "srn.urls"
+ASGI_APPLICATION = "srn.asgi.application"
 
 TEMPLATES = [
     {
@@ -122,7 +133,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "coordination.web.context.navigation",
+                "agencies.web.context.navigation",
             ],
         },
     },
@@ -240,8 +251,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "srn.pagination.SelectorOrderCursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "coordination.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "srn.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "auth_token": env_str("THROTTLE_AUTH_TOKEN", "10/min"),
         "ws_ticket": env_str("THROTTLE_WS_TICKET", "30/min"),
@@ -275,6 +287,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per shared choice set, wherever it appears.
+    "ENUM_NAME_OVERRIDES": {
+        "DataCategoryEnum": "consent.categories.Category",
+        "RecipientStatusEnum": "coordination.states.STATES",
+    },
 }
 
 # --- domain ------------------------------------------------------------------------
@@ -299,7 +316,7 @@ LOGGING = {
         "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
     },
 }
-CSRF_FAILURE_VIEW = "coordination.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "srn.errors.csrf_failure"
 
 # --- django-auditlog: field diffs of the domain models, PII fields excluded -----------
 # (registered in each app's ready(); who/where stamped by audit.field_changes)

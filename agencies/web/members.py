@@ -11,10 +11,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from agencies import selectors, services
 from agencies.errors import Conflict, InvalidInput
 from agencies.models import Role
+from agencies.web.forms import MemberAddForm, MemberRoleForm
+from agencies.web.pages import apply_errors, member_page
 from audit.models import Action
 from audit.recorder import record
-from coordination.web.forms import MemberAddForm, MemberRoleForm
-from coordination.web.pages import apply_errors, member_page
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -30,8 +30,9 @@ from agencies.selectors import membership_for
 from audit import context as audit_context
 from audit.models import Action
 from audit.recorder import record
-from coordination import live, live_loader
-from coordination.events import EVENTS_GROUP
+from coordination import event_stream
+from coordination.live import sharing
+from coordination.outbox import EVENTS_GROUP
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             return
         if self.member is None and not await self._redeem(content.get("ticket")):
             return
-        if after > await database_sync_to_async(live.head_seq)():
+        if after > await database_sync_to_async(event_stream.head_seq)():
             await self._fail(
                 "invalid_after", "after is beyond the newest event.", CLOSE_BAD_MESSAGE
             )
@@ -206,8 +207,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
         The member and credential are re-checked before each batch, and the batch is
         read through the access rule now (both shared with the process's other
-        sockets, see ``live_loader``)."""
-        shared = live_loader.loader()
+        sockets, see ``coordination.live.sharing``)."""
+        shared = sharing.loader()
         async with self.pump_lock:
             while not self.closing:
                 if not await shared.entitled(self.member.pk, self.credential):
@@ -215,7 +216,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                     return False
                 batch = await shared.events_after(self.member, self.last_seq, known=known)
                 for event in batch.events:
-                    await self.send_json(live.event_payload(event))
+                    await self.send_json(event_stream.event_payload(event))
                 self.last_seq = batch.last_seq
                 if not batch.more:
                     return True

@@ -156,7 +156,7 @@ def consent_for_update(*, actor: Membership, consent_id) -> Consent:
     return consent
 
 
-def consent_revoke(*, actor: Membership, consent: Consent, reason: str, channel: str) -> None:
+def revocation_create(*, actor: Membership, consent: Consent, reason: str, channel: str) -> None:
     """Revoke a consent (oral revocation is accepted). Audits ``consent_revoke``.
 
     ``consent`` comes locked from ``consent_for_update``. Revoking twice is a conflict.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch
 
 from agencies.models import Membership
-from consent import policy
+from coordination import access
 from coordination.models import Event, EventCounter, RecipientStatus
 
 # Outbox rows read per query; a long replay is several batches.
@@ -53,7 +53,7 @@ def events_after(member: Membership, after: int, *, limit: int | None = None) ->
     if not rows:
         return Batch([], after, more=False)
     return Batch(
-        policy.deliverable_events(member.agency_id, rows),
+        access.deliverable_events(member.agency_id, rows),
         rows[-1].seq,
         more=len(rows) == limit,
     )

@@ -1,0 +1,70 @@
+"""The facts of consent the access rule is composed from: which active consents (valid
+now, not revoked, not expired) grant which categories, to which agencies, for which
+survivors. Nothing here decides what anyone may see; ``coordination.access`` does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import OuterRef, QuerySet
+from django.utils import timezone
+
+from consent.models import Consent
+
+
+@dataclass
+class Grant:
+    """Everything the active consents for one survivor grant one agency."""
+
+    categories: set[str] = field(default_factory=set)
+    consent_ids: list[str] = field(default_factory=list)
+
+    def add(self, consent_id, categories: Iterable[str]) -> None:
+        self.categories.update(categories)
+        self.consent_ids.append(str(consent_id))
+
+
+def moment(at: datetime | None) -> datetime:
+    return at or timezone.now()
+
+
+def active_consents(*, at: datetime | None = None) -> QuerySet[Consent]:
+    return Consent.objects.active_at(moment(at))
+
+
+def grants_to(agency_id: int, survivor_ids: Iterable, *, at: datetime) -> dict[object, Grant]:
+    """``{survivor id: Grant}``: what the survivors' active consents grant one agency
+    (survivors with none are absent). One query."""
+    grants: dict[object, Grant] = defaultdict(Grant)
+    rows = (
+        active_consents(at=at)
+        .filter(survivor_id__in=set(survivor_ids), recipients=agency_id)
+        .values_list("survivor_id", "id", "categories")
+    )
+    for survivor_id, consent_id, categories in rows:
+        grants[survivor_id].add(consent_id, categories)
+    return grants
+
+
+def grants_by_agency(survivor_ids: Iterable, *, at: datetime) -> dict[object, dict[int, Grant]]:
+    """``{survivor id: {agency id: Grant}}`` for every agency the survivors' active
+    consents name. One query."""
+    found: dict = defaultdict(lambda: defaultdict(Grant))
+    rows = (
+        active_consents(at=at)
+        .filter(survivor_id__in=set(survivor_ids))
+        .values_list("survivor_id", "id", "categories", "recipients")
+    )
+    for survivor_id, consent_id, categories, agency_id in rows:
+        found[survivor_id][agency_id].add(consent_id, categories)
+    return found
+
+
+def granted_to(agency_id: int, *, survivor: OuterRef, at: datetime) -> QuerySet[Consent]:
+    """The active consents naming ``agency_id`` for the survivor ``survivor`` refers to
+    (for an ``Exists`` subquery)."""
+    return active_consents(at=at).filter(survivor_id=survivor, recipients=agency_id)

@@ -1,0 +1,103 @@
+"""Survivor profiles: created and changed by a liaison of the owner agency, each change
+one durable transaction with its audit entry. Input has been validated by the face
+(``consent.inputs``); these keep the invariants that depend on the stored profile."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import transaction
+
+from agencies.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
+from agencies.models import Membership, Role
+from audit.models import Action
+from audit.recorder import record
+from consent.categories import FIELD_CATEGORY, SURVIVOR_PII_FIELDS
+from consent.models import Survivor
+
+TEXT_MAX = 2000
+SURVIVOR_FIELDS = (*SURVIVOR_PII_FIELDS, "preferred_language")
+
+
+def _clean_survivor_fields(data: dict, *, creating: bool) -> dict:
+    errors, clean = {}, {}
+    for name, value in data.items():
+        if name not in SURVIVOR_FIELDS:
+            errors[name] = ["Unknown field."]
+            continue
+        value = "" if value is None else str(value).strip()
+        if len(value) > TEXT_MAX:
+            errors[name] = [f"At most {TEXT_MAX} characters."]
+        elif name == "date_of_birth" and value:
+            try:
+                born = date.fromisoformat(value)
+            except ValueError:
+                errors[name] = ["Use the date format YYYY-MM-DD."]
+            else:
+                if born > date.today() or born.year < 1900:
+                    errors[name] = ["Not a plausible date of birth."]
+                value = born.isoformat() if name not in errors else value
+        clean[name] = value
+    if creating and not (clean.get("given_name") or clean.get("family_name")):
+        errors["given_name"] = ["Give at least one name (given or family)."]
+    if errors:
+        raise InvalidInput(fields=errors)
+    return clean
+
+
+def _pii_categories(names) -> list[str]:
+    return sorted({FIELD_CATEGORY[name] for name in names if name in FIELD_CATEGORY})
+
+
+@transaction.atomic(durable=True)
+def survivor_create(*, actor: Membership, data: dict) -> Survivor:
+    """A liaison creates a survivor profile owned by their agency. Audits ``create``."""
+    if actor.role != Role.LIAISON:
+        raise Forbidden("Only liaisons create survivor profiles.")
+    clean = _clean_survivor_fields(data, creating=True)
+    survivor = Survivor.objects.create(owner_agency=actor.agency, created_by=actor.user, **clean)
+    record(
+        action=Action.CREATE,
+        actor=actor.as_actor(),
+        object_type="survivor",
+        object_id=survivor.pk,
+        survivor_ref=survivor.ref,
+        categories=_pii_categories(name for name, value in clean.items() if value),
+    )
+    return survivor
+
+
+def _owned_survivor_for_update(actor: Membership, survivor_id) -> Survivor:
+    survivor = Survivor.objects.select_for_update().filter(pk=survivor_id).first()
+    if survivor is None or survivor.owner_agency_id != actor.agency_id:
+        raise NotFound
+    if actor.role != Role.LIAISON:
+        raise Forbidden("Only liaisons change survivor profiles.")
+    return survivor
+
+
+@transaction.atomic(durable=True)
+def survivor_update(
+    *, actor: Membership, survivor_id, data: dict, if_match: str | None = None
+) -> Survivor:
+    """Change a profile of the actor's agency; a stale ``if_match`` fails. Audits ``update``."""
+    survivor = _owned_survivor_for_update(actor, survivor_id)
+    if if_match is not None and if_match != str(survivor.version):
+        raise PreconditionFailed
+    clean = _clean_survivor_fields(data, creating=False)
+    for name, value in clean.items():
+        setattr(survivor, name, value)
+    if not (survivor.given_name or survivor.family_name):
+        raise InvalidInput(fields={"given_name": ["Give at least one name (given or family)."]})
+    survivor.version += 1
+    survivor.save()
+    record(
+        action=Action.UPDATE,
+        actor=actor.as_actor(),
+        object_type="survivor",
+        object_id=survivor.pk,
+        survivor_ref=survivor.ref,
+        categories=_pii_categories(clean),
+        detail={"fields": sorted(clean)},
+    )
+    return survivor

@@ -1,0 +1,110 @@
+"""The wire shapes of the referral API's responses, for the OpenAPI schema. Responses
+are built by ``coordination.presenters``; these describe them field by field (a test
+checks each presenter's output against its shape)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from consent.categories import Category
+from coordination import access, states
+
+
+class SurvivorShown(serializers.Serializer):
+    """A survivor as the caller may see them: only released PII fields are present."""
+
+    id = serializers.UUIDField()
+    ref = serializers.CharField(help_text="pseudonymous reference, e.g. S-7F3K92QD")
+    preferred_language = serializers.CharField(allow_blank=True)
+    given_name = serializers.CharField(required=False, allow_null=True)
+    family_name = serializers.CharField(required=False, allow_null=True)
+    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    phone = serializers.CharField(required=False, allow_null=True)
+    email = serializers.CharField(required=False, allow_null=True)
+    safe_contact_instructions = serializers.CharField(required=False, allow_null=True)
+    address = serializers.CharField(required=False, allow_null=True)
+    nationality = serializers.CharField(required=False, allow_null=True)
+    immigration_status = serializers.CharField(required=False, allow_null=True)
+
+
+class SurvivorProfile(SurvivorShown):
+    """The owner agency's own survivor profile (every field present)."""
+
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class RecipientShown(serializers.Serializer):
+    agency = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=states.STATES)
+
+
+class ReferralShown(serializers.Serializer):
+    """A referral redacted by the access rule."""
+
+    id = serializers.UUIDField()
+    survivor = SurvivorShown()
+    referring_agency = serializers.IntegerField()
+    recipients = RecipientShown(many=True)
+    needs = serializers.ListField(child=serializers.CharField())
+    urgency = serializers.CharField()
+    region = serializers.CharField(allow_blank=True)
+    language = serializers.CharField(allow_blank=True)
+    narrative = serializers.CharField(
+        required=False, allow_null=True, help_text="present only under `narrative`"
+    )
+    created_at = serializers.DateTimeField()
+    direction = serializers.ChoiceField(choices=[access.OUTGOING, access.INCOMING])
+    released_categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=Category.choices)
+    )
+
+
+class ConsentShown(serializers.Serializer):
+    id = serializers.UUIDField()
+    survivor = serializers.UUIDField()
+    survivor_ref = serializers.CharField()
+    recipients = serializers.ListField(child=serializers.IntegerField())
+    categories = serializers.ListField(child=serializers.ChoiceField(choices=Category.choices))
+    purpose = serializers.CharField()
+    method = serializers.CharField()
+    evidence_sha256 = serializers.CharField()
+    language = serializers.CharField()
+    interpreter_used = serializers.BooleanField()
+    notice_version = serializers.CharField()
+    services_not_conditional = serializers.BooleanField()
+    signed_by = serializers.CharField()
+    guardian_not_alleged_trafficker = serializers.BooleanField()
+    valid_from = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    recorded_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    revocation_channel = serializers.CharField(allow_null=True)
+
+
+class NoteShown(serializers.Serializer):
+    id = serializers.UUIDField()
+    author_agency = serializers.IntegerField()
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class NotePage(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = NoteShown(many=True)
+
+
+class EventShown(serializers.Serializer):
+    seq = serializers.IntegerField()
+    kind = serializers.CharField(help_text="referral.<status>, note.added or consent.revoked")
+    referral = serializers.UUIDField()
+    survivor_ref = serializers.CharField()
+    agency = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=states.STATES, required=False)
+    at = serializers.DateTimeField()
+
+
+class EventBatch(serializers.Serializer):
+    results = EventShown(many=True)
+    last_seq = serializers.IntegerField(help_text="continue from here")

@@ -1,0 +1,27 @@
+"""The referral workflow's state changes, one module per domain action. Each public
+service is one durable transaction that writes the change, its audit entry and its
+outbox event(s); ``statuses.status_move`` is the only code that changes a status."""
+
+from coordination.services.consents import (
+    consent_expire_due,
+    consent_record,
+    consent_record_many,
+    consent_revoke,
+)
+from coordination.services.referrals import (
+    note_add,
+    referral_create,
+    referral_open,
+    referral_transition,
+)
+
+__all__ = [
+    "consent_expire_due",
+    "consent_record",
+    "consent_record_many",
+    "consent_revoke",
+    "note_add",
+    "referral_create",
+    "referral_open",
+    "referral_transition",
+]

@@ -1,0 +1,207 @@
+"""The referral workflow's user actions: refer, open, act on, and note a referral.
+
+Each public service is one durable transaction that writes the change, its audit entry
+and its outbox event(s); statuses change only through ``statuses.status_move``.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Prefetch, prefetch_related_objects
+
+from agencies.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
+from agencies.models import Membership, Need, Role
+from agencies.selectors import recipient_agencies
+from audit.models import Action
+from audit.recorder import record
+from consent.models import Survivor
+from coordination import access, outbox, selectors, states
+from coordination.models import CaseNote, Event, RecipientStatus, Referral, Urgency
+from coordination.services.statuses import release_covered, status_move
+
+TEXT_MAX = 2000
+NARRATIVE_MAX = 20000
+
+
+def _referral(referral_id) -> Referral | None:
+    return Referral.objects.select_related("survivor").filter(pk=referral_id).first()
+
+
+@transaction.atomic(durable=True)
+def referral_create(
+    *,
+    actor: Membership,
+    survivor_id,
+    recipients: list[int],
+    needs: list[str],
+    urgency: str,
+    region: str = "",
+    language: str = "",
+    narrative: str = "",
+) -> Referral:
+    """A liaison refers a survivor of their agency to one or more agencies.
+
+    Recipients already covered by an active consent are released at once. Audits
+    ``create``; emits ``referral.requested`` per released recipient.
+    """
+    if actor.role != Role.LIAISON:
+        raise Forbidden("Only liaisons create referrals.")
+    survivor = Survivor.objects.filter(pk=survivor_id).first()
+    errors = {}
+    if survivor is None or survivor.owner_agency_id != actor.agency_id:
+        errors["survivor"] = ["Unknown survivor."]
+    agencies, problem = recipient_agencies(actor.agency_id, recipients)
+    if problem:
+        errors["recipients"] = [problem]
+    needs = list(dict.fromkeys(needs or ()))
+    if not needs or not set(needs) <= set(Need.values):
+        errors["needs"] = [f"Choose one or more of {', '.join(Need.values)}."]
+    if urgency not in Urgency.values:
+        errors["urgency"] = [f"Must be one of {', '.join(Urgency.values)}."]
+    for name, value, limit in (
+        ("region", region, 100),
+        ("language", language, 35),
+        ("narrative", narrative, NARRATIVE_MAX),
+    ):
+        if len(value or "") > limit:
+            errors[name] = [f"At most {limit} characters."]
+    if errors:
+        raise InvalidInput(fields=errors)
+    referral = Referral.objects.create(
+        survivor=survivor,
+        referring_agency=actor.agency,
+        needs=needs,
+        urgency=urgency,
+        region=region.strip(),
+        language=language.strip(),
+        narrative=narrative.strip(),
+        created_by=actor.user,
+    )
+    RecipientStatus.objects.bulk_create(
+        RecipientStatus(referral=referral, agency=agency) for agency in agencies
+    )
+    record(
+        action=Action.CREATE,
+        actor=actor.as_actor(),
+        object_type="referral",
+        object_id=referral.pk,
+        survivor_ref=survivor.ref,
+        categories=["narrative"] if referral.narrative else [],
+        detail={"recipients": sorted(a.slug for a in agencies)},
+    )
+    release_covered(survivor)
+    return referral
+
+
+def _refresh_recipients(referral: Referral) -> None:
+    referral._prefetched_objects_cache.pop("recipients", None)
+    prefetch_related_objects(
+        [referral], Prefetch("recipients", queryset=RecipientStatus.objects.order_by("agency_id"))
+    )
+
+
+@transaction.atomic(durable=True)
+def referral_transition(
+    *,
+    actor: Membership,
+    referral_id,
+    action: str,
+    reason: str = "",
+    outcome: str = "",
+    if_match: str | None = None,
+) -> tuple[Referral, access.Decision]:
+    """A user's action on a referral; returns the referral as it now stands and the
+    actor's decision on it (for the response).
+
+    Caseworkers act on their own agency's recipient status (accept, reject, start,
+    hold, complete); the referrer's liaison cancels the whole referral. Needs an
+    active consent for recipients (else not found); illegal moves are conflicts; a
+    stale ``if_match`` fails. Audits ``transition``; each moved status emits its event.
+    """
+    spec = states.TRANSITIONS.get(action)
+    if spec is None or spec.by == states.SYSTEM:
+        raise InvalidInput(fields={"action": [f"Must be one of {', '.join(states.USER_ACTIONS)}."]})
+    text = (outcome if spec.needs == "outcome" else reason or "").strip()
+    if spec.needs and not text:
+        raise InvalidInput(fields={spec.needs: ["Required for this action."]})
+    referral = selectors.referrals_visible_to(actor).filter(pk=referral_id).first()
+    if referral is None:
+        raise NotFound
+    # Lock the referral's statuses so the ETag check and the moves see one state.
+    locked = list(RecipientStatus.objects.select_for_update().filter(referral=referral))
+    _refresh_recipients(referral)
+    decision = access.decide(actor.agency_id, [referral])
+    release = decision.release(referral)
+    if spec.by == states.REFERRER:
+        if release.relation != access.REFERRER or actor.role != Role.LIAISON:
+            raise Forbidden("Only a liaison of the referring agency cancels a referral.")
+        targets = [r for r in locked if r.status not in states.FINAL]
+        if not targets:
+            raise states.IllegalTransition(
+                "Every recipient status of this referral is already final."
+            )
+    else:
+        if actor.role != Role.CASEWORKER or release.relation != access.RECIPIENT:
+            raise Forbidden("Only a caseworker of a recipient agency does this.")
+        targets = [r for r in locked if r.agency_id == actor.agency_id]
+    if if_match is not None and if_match != decision.etag(referral):
+        raise PreconditionFailed
+    moved = [status_move(target, action, user=actor.user, reason=text) for target in targets]
+    disclosed = release.relation == access.RECIPIENT
+    record(
+        action=Action.TRANSITION,
+        actor=actor.as_actor(),
+        object_type="referral",
+        object_id=referral.pk,
+        survivor_ref=referral.survivor.ref,
+        # The response shows the referral as released: a recipient's is a disclosure.
+        categories=release.categories if disclosed else (),
+        consent_ids=release.consent_ids if disclosed else (),
+        detail={"action": action, "statuses": sorted({m.status for m in moved})},
+    )
+    _refresh_recipients(referral)
+    return referral, decision
+
+
+@transaction.atomic(durable=True)
+def referral_open(*, actor: Membership, referral_id, audit_action: str = Action.VIEW):
+    """A member opens a referral: the access selector reads, decides and audits it, and a
+    recipient's first read moves its status from ``requested`` to ``received`` (with
+    its event). Returns the referral (its recipients current) and the decision."""
+    referral, decision = selectors.access_referral(actor, referral_id, audit_action=audit_action)
+    if decision.release(referral).relation != access.RECIPIENT:
+        return referral, decision
+    own = next(r for r in referral.recipients.all() if r.agency_id == actor.agency_id)
+    if own.status != states.REQUESTED:
+        return referral, decision
+    status_move(own, "receive", user=actor.user)
+    _refresh_recipients(referral)
+    return referral, decision
+
+
+@transaction.atomic(durable=True)
+def note_add(*, actor: Membership, referral_id, text: str):
+    """A recipient caseworker or the referrer's liaison adds a case note. Audits
+    ``create``; emits ``note.added``."""
+    referral = _referral(referral_id)
+    if referral is None or not access.release(actor.agency_id, referral).visible:
+        raise NotFound
+    if actor.role not in (Role.CASEWORKER, Role.LIAISON):
+        raise Forbidden("Only caseworkers and liaisons add case notes.")
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput(fields={"text": ["Required."]})
+    if len(text) > TEXT_MAX:
+        raise InvalidInput(fields={"text": [f"At most {TEXT_MAX} characters."]})
+    note = CaseNote.objects.create(
+        referral=referral, author=actor.user, author_agency=actor.agency, text=text
+    )
+    record(
+        action=Action.CREATE,
+        actor=actor.as_actor(),
+        object_type="case_note",
+        object_id=note.pk,
+        survivor_ref=referral.survivor.ref,
+    )
+    outbox.emit(kind=Event.NOTE_ADDED, referral=referral, agency_id=actor.agency_id)
+    return note
