@@ -46,7 +46,9 @@ def member_authenticate(*, request, username: str, password: str) -> Membership:
 
 @transaction.atomic
 def token_issue(*, member: Membership) -> tuple[AuthToken, str]:
-    """Issue an expiring, hashed API token; audits ``login``."""
+    """Issue an expiring, hashed API token (sweeping the user's expired ones); audits
+    ``login``."""
+    AuthToken.objects.filter(user=member.user, expiry__lt=timezone.now()).delete()
     instance, token = AuthToken.objects.create(member.user)
     record(
         action=Action.LOGIN,
