@@ -10,6 +10,7 @@ expired tokens are swept when a new one is issued (``agencies.services.token_iss
 from __future__ import annotations
 
 from django.utils import timezone
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication
 from knox.signals import token_expired
 
@@ -22,3 +23,9 @@ class OwnTokenAuthentication(TokenAuthentication):
             token_expired.send(sender=self.__class__, username=username, source="auth_token")
             return True
         return False
+
+
+class OwnTokenScheme(KnoxTokenScheme):
+    """The OpenAPI description of the token scheme: knox's, under our class."""
+
+    target_class = OwnTokenAuthentication

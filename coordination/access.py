@@ -9,6 +9,10 @@ The way back is consented too: the referrer sees a recipient's status beyond
 ``requested`` only under that recipient's ``status_updates``, and its case notes only
 under ``case_notes``.
 
+Within an agency, each side has its role (DESIGN.md, Users and roles): liaisons handle
+the agency's outgoing referrals, caseworkers its incoming ones. Given the member's
+``role``, every function here shows a member only their side.
+
 It is composed from consent's facts (``consent.grants``) and decided once per request:
 ``decide`` returns a ``Decision`` that the presenter, the ETag, the notes, the audit
 entry and the event stream all read. Nothing here writes; selectors audit the decision.
@@ -25,6 +29,7 @@ from datetime import datetime
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agencies.errors import InvalidInput
+from agencies.models import Role
 from consent import grants
 from consent.categories import FIELD_CATEGORY, RECIPIENT_CATEGORIES, Category
 from coordination import states
@@ -63,6 +68,9 @@ class BackRelease:
 
 HIDDEN = Release(NONE)
 
+# The side of a referral each role handles; other roles handle none.
+SIDE_OF_ROLE = {Role.LIAISON: REFERRER, Role.CASEWORKER: RECIPIENT}
+
 # Statuses the referrer always sees as they are: its own acts and the consent's state.
 ALWAYS_VISIBLE_STATUSES = frozenset(
     {states.AWAITING_CONSENT, states.REQUESTED, states.CANCELLED, states.CONSENT_REVOKED}
@@ -83,8 +91,17 @@ def _recipient_ids(referral) -> set[int]:
     return set(ids)
 
 
-def releases(agency_id: int, referrals: Iterable, *, at: datetime | None = None) -> dict:
-    """``{referral.id: Release}`` for a batch, in one query.
+def _on_side(release_: Release, role: str | None) -> Release:
+    if role is None or release_.relation == SIDE_OF_ROLE.get(role):
+        return release_
+    return HIDDEN
+
+
+def releases(
+    agency_id: int, referrals: Iterable, *, at: datetime | None = None, role: str | None = None
+) -> dict:
+    """``{referral.id: Release}`` for a batch, in one query; with ``role``, only the
+    side that role handles is visible.
 
     ``referrals`` must carry ``referring_agency_id``, ``survivor_id`` and their
     recipient agency ids (``recipient_agency_ids``) or prefetched ``recipients``.
@@ -110,11 +127,14 @@ def releases(agency_id: int, referrals: Iterable, *, at: datetime | None = None)
             )
         else:
             result[referral.id] = HIDDEN
+        result[referral.id] = _on_side(result[referral.id], role)
     return result
 
 
-def release(agency_id: int, referral, *, at: datetime | None = None) -> Release:
-    return releases(agency_id, [referral], at=at)[referral.id]
+def release(
+    agency_id: int, referral, *, at: datetime | None = None, role: str | None = None
+) -> Release:
+    return releases(agency_id, [referral], at=at, role=role)[referral.id]
 
 
 def back_releases_many(referrals: Iterable, *, at: datetime | None = None) -> dict:
@@ -149,17 +169,25 @@ def status_seen_by_referrer(status: str, back: BackRelease | None) -> str:
 
 
 def visible_referrals(
-    referrals: QuerySet, agency_id: int, *, at: datetime | None = None
+    referrals: QuerySet, agency_id: int, *, at: datetime | None = None, role: str | None = None
 ) -> QuerySet:
-    """Narrow a ``Referral`` queryset to exactly what ``release`` calls visible.
+    """Narrow a ``Referral`` queryset to exactly what ``release`` calls visible (with
+    ``role``, on that role's side only).
 
     Uses ``Exists`` subqueries, so each referral appears once.
     """
     is_recipient = RecipientStatus.objects.filter(referral_id=OuterRef("pk"), agency_id=agency_id)
     covered = grants.granted_to(agency_id, survivor=OuterRef("survivor_id"), at=grants.moment(at))
-    return referrals.filter(
-        Q(referring_agency_id=agency_id) | (Exists(is_recipient) & Exists(covered))
-    )
+    as_referrer = Q(referring_agency_id=agency_id)
+    as_recipient = ~as_referrer & Exists(is_recipient) & Exists(covered)
+    side = SIDE_OF_ROLE.get(role) if role is not None else None
+    if role is None:
+        return referrals.filter(as_referrer | as_recipient)
+    if side == REFERRER:
+        return referrals.filter(as_referrer)
+    if side == RECIPIENT:
+        return referrals.filter(as_recipient)
+    return referrals.none()
 
 
 def in_direction(referrals: QuerySet, agency_id: int, direction: str) -> QuerySet:
@@ -259,12 +287,14 @@ class Decision:
         return hashlib.sha256(json.dumps(seen).encode()).hexdigest()[:20]
 
 
-def decide(agency_id: int, referrals: Iterable, *, at: datetime | None = None) -> Decision:
-    """The decision for a batch of referrals (each with prefetched ``recipients``):
-    one query for the releases, one for the referrer's back-releases, whatever the
-    batch size."""
+def decide(
+    agency_id: int, referrals: Iterable, *, at: datetime | None = None, role: str | None = None
+) -> Decision:
+    """The decision for a batch of referrals (each with prefetched ``recipients``), for
+    a member of ``agency_id`` in ``role``: one query for the releases, one for the
+    referrer's back-releases, whatever the batch size."""
     referrals = list(referrals)
-    granted = releases(agency_id, referrals, at=at)
+    granted = releases(agency_id, referrals, at=at, role=role)
     outgoing = [r for r in referrals if granted[r.id].relation == REFERRER]
     return Decision(agency_id, granted, back_releases_many(outgoing, at=at))
 
@@ -273,7 +303,12 @@ def decide(agency_id: int, referrals: Iterable, *, at: datetime | None = None) -
 
 
 def event_deliverable(
-    agency_id: int, event, release_: Release, back: dict[int, BackRelease] | None
+    agency_id: int,
+    event,
+    release_: Release,
+    back: dict[int, BackRelease] | None,
+    *,
+    recipient_side: bool = True,
 ) -> bool:
     """May agency A be told about this outbox event *now*?
 
@@ -288,6 +323,9 @@ def event_deliverable(
       ``status_seen_by_referrer``: a masked change is not announced at all) and a
       recipient's notes under ``case_notes``. These are ``Decision.notes_shown`` and
       ``Decision.recipients_shown``, applied to one event.
+
+    ``recipient_side`` is false for a member whose role does not handle incoming
+    referrals (a liaison): they hear nothing of the agency's incoming ones.
     """
     if release_.relation == REFERRER:
         about = (back or {}).get(event.agency_id)
@@ -295,7 +333,7 @@ def event_deliverable(
             return event.agency_id == agency_id or (about is not None and about.case_notes)
         return status_seen_by_referrer(event.status, about) == event.status
     if event.kind == Event.CONSENT_REVOKED and event.agency_id == agency_id:
-        return True
+        return recipient_side
     if release_.relation != RECIPIENT:
         return False
     if event.agency_id == agency_id:
@@ -316,13 +354,16 @@ def event_audience(event, referring_agency_id: int) -> frozenset[int] | None:
     return frozenset({referring_agency_id, event.agency_id})
 
 
-def deliverable_events(agency_id: int, events: Iterable, *, at: datetime | None = None) -> list:
-    """The events (in the order given) agency A may receive now, deciding a whole batch
-    in a constant number of queries. Each event's ``referral`` must carry its
-    recipients (prefetched) — see ``releases``."""
+def deliverable_events(
+    agency_id: int, events: Iterable, *, at: datetime | None = None, role: str | None = None
+) -> list:
+    """The events (in the order given) agency A (a member in ``role``) may receive now,
+    deciding a whole batch in a constant number of queries. Each event's ``referral``
+    must carry its recipients (prefetched) — see ``releases``."""
     events = list(events)
     referrals = {event.referral_id: event.referral for event in events}
-    decision = decide(agency_id, referrals.values(), at=at)
+    decision = decide(agency_id, referrals.values(), at=at, role=role)
+    recipient_side = role is None or SIDE_OF_ROLE.get(role) == RECIPIENT
     return [
         event
         for event in events
@@ -331,6 +372,7 @@ def deliverable_events(agency_id: int, events: Iterable, *, at: datetime | None 
             event,
             decision.releases[event.referral_id],
             decision.backs.get(event.referral_id),
+            recipient_side=recipient_side,
         )
     ]
 

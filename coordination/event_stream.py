@@ -53,7 +53,7 @@ def events_after(member: Membership, after: int, *, limit: int | None = None) ->
     if not rows:
         return Batch([], after, more=False)
     return Batch(
-        access.deliverable_events(member.agency_id, rows),
+        access.deliverable_events(member.agency_id, rows, role=member.role),
         rows[-1].seq,
         more=len(rows) == limit,
     )

@@ -110,6 +110,7 @@ def referrals_visible_to(member: Membership) -> QuerySet[Referral]:
             Prefetch("recipients", queryset=RecipientStatus.objects.order_by("agency_id"))
         ),
         member.agency_id,
+        role=member.role,
     )
 
 
@@ -118,7 +119,7 @@ def referrals_shown(member: Membership, page) -> access.Decision:
     each referral, its survivor ``ref``, the categories released and the consents that
     released them."""
     page = list(page)
-    decision = access.decide(member.agency_id, page)
+    decision = access.decide(member.agency_id, page, role=member.role)
     _audit_list(
         member,
         "referral",
@@ -146,7 +147,7 @@ def access_referral(
     referral = referrals_visible_to(member).filter(pk=referral_id).first()
     if referral is None:
         raise NotFound
-    decision = access.decide(member.agency_id, [referral])
+    decision = access.decide(member.agency_id, [referral], role=member.role)
     release = decision.release(referral)
     record(
         action=audit_action,

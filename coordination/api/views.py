@@ -159,7 +159,7 @@ class ReferralListView(GenericAPIView):
             actor=request.member, survivor_id=fields.pop("survivor"), **fields
         )
         referral = selectors.referrals_visible_to(request.member).get(pk=referral.pk)
-        decision = access.decide(request.member.agency_id, [referral])
+        decision = access.decide(request.member.agency_id, [referral], role=request.member.role)
         return _referral_response(referral, decision, status=status.HTTP_201_CREATED)
 
 

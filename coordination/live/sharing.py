@@ -8,7 +8,7 @@ sockets. Here the sockets of one event loop share the work:
 * ``entitled``: the checks that arrive within 2 ms go to the database as one batch
   (``agencies.live_auth.entitled_many``);
 * ``events_after``: sockets of the same agency waiting from the same ``seq`` share one
-  read (the access rule decides per agency, never per user).
+  read (the access rule decides per agency and role, never per user).
 
 Nothing is cached beyond the moment: a check or read that is in flight is shared, a
 new one starts after it returns.
@@ -32,7 +32,7 @@ class _Loader:
         self.pending: dict[tuple[int, str], list[asyncio.Future]] = {}
         self.flush_scheduled = False
         self.flushes: set[asyncio.Task] = set()  # the loop holds tasks only weakly
-        self.reads: dict[tuple[int, int], asyncio.Future] = {}
+        self.reads: dict[tuple[int, str, int], asyncio.Future] = {}
 
     async def entitled(self, member_id: int, credential: str) -> bool:
         loop = asyncio.get_running_loop()
@@ -65,7 +65,7 @@ class _Loader:
     async def events_after(self, member, after: int, *, known: int = 0) -> event_stream.Batch:
         """Join a read in flight for the same agency and ``after`` — unless it started
         before event ``known`` (which the caller was told exists) was visible."""
-        key = (member.agency_id, after)
+        key = (member.agency_id, member.role, after)  # the rule decides per agency and role
         read = self.reads.get(key)
         if read is not None:
             batch = await asyncio.shield(read)

@@ -23,10 +23,6 @@ TEXT_MAX = 2000
 NARRATIVE_MAX = 20000
 
 
-def _referral(referral_id) -> Referral | None:
-    return Referral.objects.select_related("survivor").filter(pk=referral_id).first()
-
-
 @transaction.atomic(durable=True)
 def referral_create(
     *,
@@ -130,7 +126,7 @@ def referral_transition(
     # Lock the referral's statuses so the ETag check and the moves see one state.
     locked = list(RecipientStatus.objects.select_for_update().filter(referral=referral))
     _refresh_recipients(referral)
-    decision = access.decide(actor.agency_id, [referral])
+    decision = access.decide(actor.agency_id, [referral], role=actor.role)
     release = decision.release(referral)
     if spec.by == states.REFERRER:
         if release.relation != access.REFERRER or actor.role != Role.LIAISON:
@@ -183,8 +179,8 @@ def referral_open(*, actor: Membership, referral_id, audit_action: str = Action.
 def note_add(*, actor: Membership, referral_id, text: str):
     """A recipient caseworker or the referrer's liaison adds a case note. Audits
     ``create``; emits ``note.added``."""
-    referral = _referral(referral_id)
-    if referral is None or not access.release(actor.agency_id, referral).visible:
+    referral = selectors.referrals_visible_to(actor).filter(pk=referral_id).first()
+    if referral is None:
         raise NotFound
     if actor.role not in (Role.CASEWORKER, Role.LIAISON):
         raise Forbidden("Only caseworkers and liaisons add case notes.")
