@@ -22,7 +22,9 @@ def case(members, agencies):
     liaison, shelter = members["liaison"], members["caseworker"]
     survivor = h.make_survivor(liaison)
     services.consent_record(
-        actor=liaison, survivor_id=survivor.id, **h.consent_fields(agencies, "shelter", categories=FULL)
+        actor=liaison,
+        survivor_id=survivor.id,
+        **h.consent_fields(agencies, "shelter", categories=FULL),
     )
     referral = h.make_referral(liaison, survivor, [agencies["shelter"]])
     services.referral_transition(actor=shelter, referral_id=referral.id, action="accept")
