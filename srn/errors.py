@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.contrib.auth import get_user
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
@@ -221,5 +220,4 @@ class DomainErrorPageMiddleware:
             status=http_status,
         )
         add_never_cache_headers(response)
-        response.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         return response

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from agencies import services
 from agencies.selectors import membership_for
-from agencies.web.pages import NAVIGATION, with_csp
+from agencies.web.pages import NAVIGATION
 
 
 class LoginForm(forms.Form):
@@ -19,7 +19,6 @@ class LoginForm(forms.Form):
     password = forms.CharField(max_length=128, strip=False, widget=forms.PasswordInput)
 
 
-@with_csp
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])

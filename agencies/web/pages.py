@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -39,16 +38,6 @@ NAVIGATION = {
 }
 
 
-def with_csp(view):
-    @wraps(view)
-    def page(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        response.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
-        return response
-
-    return page
-
-
 def member_page(*roles: str):
     """A page for active members in one of ``roles``.
 
@@ -61,7 +50,6 @@ def member_page(*roles: str):
 
     def decorate(view):
         @wraps(view)
-        @with_csp
         @never_cache
         @csrf_protect
         def page(request, *args, **kwargs):
