@@ -1,6 +1,16 @@
+"""Reads of agencies and memberships. A read shown to a member is audited where it is
+selected: ``*_shown`` writes its entry in the caller's transaction, so the entry
+commits with the read; views never call the recorder."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
 from agencies.models import Agency, Membership
+from audit.models import Action
+from audit.recorder import record
 
 
 def membership_for(user) -> Membership | None:
@@ -19,9 +29,26 @@ def membership_for(user) -> Membership | None:
     return membership
 
 
-def agency_directory():
-    """Active agencies, for every member: names and services, nothing about survivors."""
-    return Agency.objects.filter(is_active=True)
+def membership_shown(member: Membership) -> Membership:
+    """The member is shown who they are (``me``): one ``view`` of their membership."""
+    record(
+        action=Action.VIEW,
+        actor=member.as_actor(),
+        object_type="membership",
+        object_id=member.pk,
+    )
+    return member
+
+
+def agency_directory() -> QuerySet[Agency]:
+    """Active agencies, for every member (by slug, then id): names and services,
+    nothing about survivors; not audited until shown."""
+    return Agency.objects.filter(is_active=True).order_by("slug", "id")
+
+
+def agencies_shown(member: Membership, page: Iterable[Agency]) -> list[Agency]:
+    """A page of the directory is shown: one ``list`` entry of ``agency``."""
+    return _listed(member, "agency", page)
 
 
 def recipient_agencies(actor_agency_id: int, ids) -> tuple[list[Agency], str | None]:
@@ -37,5 +64,22 @@ def recipient_agencies(actor_agency_id: int, ids) -> tuple[list[Agency], str | N
     return found, None
 
 
-def members_of(agency: Agency):
-    return Membership.objects.select_related("user", "agency").filter(agency=agency)
+def members_of(agency: Agency) -> QuerySet[Membership]:
+    """The agency's memberships, active or not, newest first; not audited until shown."""
+    return Membership.objects.select_related("user", "agency").filter(agency=agency).order_by("-id")
+
+
+def members_shown(member: Membership, page: Iterable[Membership]) -> list[Membership]:
+    """A page of the agency's members is shown: one ``list`` entry of ``membership``."""
+    return _listed(member, "membership", page)
+
+
+def _listed(member: Membership, object_type: str, page: Iterable) -> list:
+    page = list(page)
+    record(
+        action=Action.LIST,
+        actor=member.as_actor(),
+        object_type=object_type,
+        detail={"count": len(page)},
+    )
+    return page

@@ -1,23 +1,77 @@
-"""The audit trail's filters, shared by the API and the compliance pages."""
+"""The audit trail's filters, shared by the API and the compliance pages: the API
+filters with them (DRF's filter backend), the pages render and validate their forms."""
 
 from __future__ import annotations
 
 import django_filters
+from django import forms
+from django.core.validators import RegexValidator
 
-from audit.models import Action, AuditEntry
+from audit.models import Action, AuditEntry, Disclosure
+
+SURVIVOR_REF = RegexValidator(r"^S-[A-Z0-9]{8}$", "A survivor ref looks like S-7F3K92QD.")
+
+
+def _datetime_local(**kwargs) -> django_filters.IsoDateTimeFilter:
+    """An ISO 8601 bound on ``at``; browsers send ``YYYY-MM-DDTHH:MM``, which it accepts."""
+    return django_filters.IsoDateTimeFilter(
+        field_name="at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        **kwargs,
+    )
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number (django-filter's ``NumberFilter`` would accept ``2.5``)."""
+
+    field_class = forms.IntegerField
 
 
 class AuditEntryFilter(django_filters.FilterSet):
-    actor = django_filters.NumberFilter(field_name="actor_user_id")
-    agency = django_filters.CharFilter(field_name="actor_agency")
-    action = django_filters.ChoiceFilter(choices=Action.choices)
-    object_type = django_filters.CharFilter()
-    object_id = django_filters.CharFilter()
-    survivor_ref = django_filters.CharFilter()
-    outcome = django_filters.ChoiceFilter(choices=[("allowed", "allowed"), ("denied", "denied")])
-    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    actor = IntegerFilter(field_name="actor_user_id", label="Actor (user id)")
+    agency = django_filters.CharFilter(
+        field_name="actor_agency", max_length=64, label="Agency (slug)"
+    )
+    action = django_filters.ChoiceFilter(choices=Action.choices, empty_label="any")
+    object_type = django_filters.CharFilter(max_length=64)
+    object_id = django_filters.CharFilter(max_length=64)
+    survivor_ref = django_filters.CharFilter(max_length=16, label="Survivor ref")
+    outcome = django_filters.ChoiceFilter(
+        choices=[("allowed", "allowed"), ("denied", "denied")], empty_label="any"
+    )
+    since = _datetime_local(lookup_expr="gte")
+    until = _datetime_local(lookup_expr="lt")
 
     class Meta:
         model = AuditEntry
         fields = []
+
+
+class DisclosureFilter(django_filters.FilterSet):
+    """One survivor's ledger (``survivor_ref`` is required), optionally within a time
+    range."""
+
+    survivor_ref = django_filters.CharFilter(
+        required=True, max_length=10, validators=[SURVIVOR_REF], label="Survivor ref"
+    )
+    since = _datetime_local(lookup_expr="gte")
+    until = _datetime_local(lookup_expr="lt")
+
+    class Meta:
+        model = Disclosure
+        fields = []
+
+
+def applied_filters(filterset: django_filters.FilterSet) -> dict[str, str]:
+    """What a valid FilterSet narrowed by, as query parameters in declaration order:
+    what a read's audit entry records and what the pages' export links carry. An
+    unbound FilterSet (a page opened without a query) applied none."""
+    if not filterset.is_valid():
+        return {}
+    applied = {}
+    for name in filterset.filters:
+        value = filterset.form.cleaned_data.get(name)
+        if value in (None, ""):
+            continue
+        applied[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return applied

@@ -1,15 +1,22 @@
-"""Reads of the audit trail for compliance officers (API and web pages alike)."""
+"""Reads of the audit trail for compliance officers (API and web pages alike).
+
+Each read is audited where it is selected: ``*_shown`` writes the ``list`` entry for
+the page a caller is shown (in the caller's transaction, so the entry commits with the
+read), the export and the verification write theirs. Every selector refuses anyone
+but a compliance officer with ``PermissionDenied`` (audited by the layer that answers it).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 
-from audit.models import Action, Disclosure
+from audit.models import Action, AuditEntry, Disclosure
 from audit.recorder import Actor, record
+from audit.verify import VerifyResult, verify_chain
 
 COMPLIANCE_OFFICER = "compliance_officer"
 
@@ -22,37 +29,91 @@ def require_compliance_officer(actor: Actor | None) -> Actor:
     return actor
 
 
-def disclosure_ledger(
-    *,
-    actor: Actor,
-    survivor_ref: str,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> QuerySet[Disclosure]:
-    """Every disclosure of one survivor's data to another agency, newest first:
-    when (``at``), to whom (``actor_agency``, ``actor_username``, ``actor_role``),
-    what (``object_type``/``object_id``, ``categories``) and under which consents
-    (``consent_ids``); ``entry_seq`` points at the audit entry that records it.
+# --- the trail -------------------------------------------------------------------------
 
-    Compliance officers only (``PermissionDenied`` otherwise). Lazy: the caller
-    pages it and then calls ``ledger_read_record`` in the same transaction.
-    """
+
+def audit_entries(*, actor: Actor) -> QuerySet[AuditEntry]:
+    """The whole trail, newest first (``-seq``); not audited until shown or exported."""
     require_compliance_officer(actor)
-    lines = Disclosure.objects.filter(survivor_ref=survivor_ref)
-    if since is not None:
-        lines = lines.filter(at__gte=since)
-    if until is not None:
-        lines = lines.filter(at__lt=until)
-    return lines.order_by("-id")
+    return AuditEntry.objects.order_by("-seq")
+
+
+def audit_entries_shown(
+    *, actor: Actor, page: Iterable[AuditEntry], filters: dict[str, str]
+) -> list[AuditEntry]:
+    """A page of the trail is shown: one ``list`` entry of ``audit_entry`` with the
+    page's size and the filters that selected it."""
+    require_compliance_officer(actor)
+    page = list(page)
+    record(
+        action=Action.LIST,
+        actor=actor,
+        object_type="audit_entry",
+        detail={"count": len(page), "filters": filters},
+    )
+    return page
 
 
 @transaction.atomic
-def ledger_read_record(*, actor: Actor, survivor_ref: str, count: int) -> None:
-    """Audit a read of one page of a survivor's ledger (``list`` of ``disclosure``)."""
+def audit_entries_exported(
+    *, actor: Actor, entries: QuerySet[AuditEntry], export_format: str, filters: dict[str, str]
+) -> QuerySet[AuditEntry]:
+    """Every entry matching ``filters``, in chain order (``seq``), to stream: one
+    ``export`` entry of ``audit_entry`` with the format and the filters, committed
+    before the first row is sent."""
+    require_compliance_officer(actor)
+    record(
+        action=Action.EXPORT,
+        actor=actor,
+        object_type="audit_entry",
+        detail={"format": export_format, "filters": filters},
+    )
+    return entries.order_by("seq")
+
+
+@transaction.atomic
+def audit_chain_verified(*, actor: Actor) -> VerifyResult:
+    """Recompute the chain against the stored signed checkpoints: one ``verify`` entry
+    of ``audit_chain`` with the outcome (``ok``, ``first_bad_seq``)."""
+    require_compliance_officer(actor)
+    result = verify_chain()
+    record(
+        action=Action.VERIFY,
+        actor=actor,
+        object_type="audit_chain",
+        detail={"ok": result.ok, "first_bad_seq": result.first_bad_seq},
+    )
+    return result
+
+
+# --- the disclosure ledger ---------------------------------------------------------------
+
+
+def disclosure_ledger(*, actor: Actor) -> QuerySet[Disclosure]:
+    """Every disclosure of survivor data to another agency, newest first (``-id``):
+    when (``at``), to whom (``actor_agency``, ``actor_username``, ``actor_role``), what
+    (``object_type``/``object_id``, ``categories``) and under which consents
+    (``consent_ids``); ``entry_seq`` points at the audit entry that records it.
+
+    Narrowed to one survivor by ``audit.filters.DisclosureFilter``; not audited until
+    shown (``ledger_shown``).
+    """
+    require_compliance_officer(actor)
+    return Disclosure.objects.order_by("-id")
+
+
+def ledger_shown(
+    *, actor: Actor, survivor_ref: str, page: Iterable[Disclosure]
+) -> list[Disclosure]:
+    """A page of one survivor's ledger is shown: one ``list`` entry of ``disclosure``
+    naming the survivor's ref and the page's size."""
+    require_compliance_officer(actor)
+    page = list(page)
     record(
         action=Action.LIST,
         actor=actor,
         object_type="disclosure",
         survivor_ref=survivor_ref,
-        detail={"count": count},
+        detail={"count": len(page)},
     )
+    return page

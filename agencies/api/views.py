@@ -4,13 +4,12 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from knox.models import AuthToken
 from rest_framework import status
-from rest_framework.generics import ListAPIView
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies import live_auth, selectors, services
-from agencies.api.pagination import StableCursorPagination
 from agencies.api.serializers import (
     AgencySerializer,
     MemberCreateSerializer,
@@ -23,10 +22,8 @@ from agencies.api.serializers import (
 )
 from agencies.api.throttles import TokenThrottle, WsTicketThrottle
 from agencies.errors import Unauthenticated
-from agencies.models import LIVE_ROLES, Membership, Role
+from agencies.models import LIVE_ROLES, Agency, Membership, Role
 from agencies.permissions import role_required
-from audit.models import Action
-from audit.recorder import record
 
 
 class TokenView(APIView):
@@ -88,59 +85,46 @@ class WsTicketView(APIView):
 
 
 class MeView(APIView):
+    """Who the caller is: their user, agency and role (audited ``view``)."""
+
     @extend_schema(responses=MeSerializer)
     def get(self, request):
-        member = request.member
         with transaction.atomic():
-            record(
-                action=Action.VIEW,
-                actor=member.as_actor(),
-                object_type="membership",
-                object_id=member.pk,
-            )
+            member = selectors.membership_shown(request.member)
         return Response(MeSerializer(member).data)
 
 
-class AuditedListAPIView(ListAPIView):
-    """A list view whose every page is one ``list`` audit entry."""
-
-    audit_object_type = ""
-
-    def list(self, request, *args, **kwargs):
-        with transaction.atomic():
-            response = super().list(request, *args, **kwargs)
-            record(
-                action=Action.LIST,
-                actor=request.member.as_actor(),
-                object_type=self.audit_object_type,
-                detail={"count": len(response.data.get("results", []))},
-            )
-        return response
-
-
-class AgencyDirectoryView(AuditedListAPIView):
-    """The directory of active agencies: name, kind, region, services, accepting."""
+class AgencyDirectoryView(GenericAPIView):
+    """The directory of active agencies (by slug): name, kind, region, services,
+    accepting; each page is one audited ``list``."""
 
     serializer_class = AgencySerializer
-    pagination_class = type("AgencyPagination", (StableCursorPagination,), {"ordering": "slug"})
-    audit_object_type = "agency"
+    queryset = Agency.objects.none()  # schema only
     filterset_fields = ["kind", "accepting_referrals"]
 
-    def get_queryset(self):
-        return selectors.agency_directory()
+    @extend_schema(responses=AgencySerializer(many=True))
+    def get(self, request):
+        agencies = self.filter_queryset(selectors.agency_directory())
+        with transaction.atomic():
+            page = self.paginate_queryset(agencies)
+            shown = selectors.agencies_shown(request.member, page)
+            return self.get_paginated_response(self.get_serializer(shown, many=True).data)
 
 
-class MemberListView(AuditedListAPIView):
-    """Agency admins: the members of their own agency; POST adds one."""
+class MemberListView(GenericAPIView):
+    """Agency admins: the members of their own agency, newest first (each page one
+    audited ``list``); POST adds one."""
 
     serializer_class = MemberSerializer
     permission_classes = [role_required(Role.AGENCY_ADMIN)]
-    pagination_class = StableCursorPagination
-    audit_object_type = "membership"
-    queryset = Membership.objects.none()  # for the schema; requests use get_queryset
+    queryset = Membership.objects.none()  # schema only
 
-    def get_queryset(self):
-        return selectors.members_of(self.request.member.agency)
+    @extend_schema(responses=MemberSerializer(many=True))
+    def get(self, request):
+        with transaction.atomic():
+            page = self.paginate_queryset(selectors.members_of(request.member.agency))
+            shown = selectors.members_shown(request.member, page)
+            return self.get_paginated_response(self.get_serializer(shown, many=True).data)
 
     @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
     def post(self, request):

@@ -12,15 +12,14 @@ from agencies import selectors, services
 from agencies.errors import Conflict, InvalidInput
 from agencies.models import Role
 from agencies.web.forms import MemberAddForm, MemberRoleForm
-from agencies.web.pages import apply_errors, member_page
-from audit.models import Action
-from audit.recorder import record
+from agencies.web.pages import apply_errors, member_page, paginate
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @member_page(Role.AGENCY_ADMIN)
 def members(request):
-    """The agency's members (audited ``list``, as the API's) and the form to add one."""
+    """A page of the agency's members, newest first (audited ``list``, as the API's; the
+    API's cursor pages on), and the form to add one."""
     member = request.member
     form = MemberAddForm(request.POST or None)
     if request.method == "POST":
@@ -34,18 +33,16 @@ def members(request):
                 return redirect("web:members")
         return render(request, "web/members.html", {"form": form, "rows": None}, status=400)
     with transaction.atomic():
-        rows = list(selectors.members_of(member.agency))
-        record(
-            action=Action.LIST,
-            actor=member.as_actor(),
-            object_type="membership",
-            detail={"count": len(rows)},
-        )
-    return render(
-        request,
-        "web/members.html",
-        {"form": form, "rows": rows, "roles": Role.choices, "me": member.pk},
-    )
+        page, following = paginate(request, selectors.members_of(member.agency))
+        rows = selectors.members_shown(member, page)
+    context = {
+        "form": form,
+        "rows": rows,
+        "following": following,
+        "roles": Role.choices,
+        "me": member.pk,
+    }
+    return render(request, "web/members.html", context)
 
 
 @require_POST

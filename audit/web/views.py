@@ -1,68 +1,67 @@
 """Compliance officer pages: audit search with the API's filters (and links to its
 streamed export), chain verification, a survivor's disclosure ledger. Each read of
-the trail is itself audited, as the API's is."""
+the trail is audited by the selector that makes it, as the API's is.
+
+The pages render and validate the API's FilterSets and page with the API's cursor
+class (``cursor=``), so a page and the API answer the same query alike. ``audit``
+imports no other app: the gate the project passes in sets ``request.member``.
+"""
 
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.db import transaction
-from django.http import QueryDict
 from django.shortcuts import render
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
 
-from audit.filters import AuditEntryFilter
-from audit.models import Action, AuditEntry
-from audit.recorder import record
-from audit.selectors import disclosure_ledger, ledger_read_record, require_compliance_officer
-from audit.verify import verify_chain
-from audit.web.forms import AuditSearchForm, LedgerForm
-
-PAGE_SIZE = 50
+from audit import selectors
+from audit.filters import AuditEntryFilter, DisclosureFilter, applied_filters
+from audit.selectors import require_compliance_officer
 
 
-def _filters(form: AuditSearchForm) -> dict[str, str]:
-    """The form's values as the audit API's query parameters."""
-    params = {}
-    for name, value in form.cleaned_data.items():
-        if value in (None, ""):
-            continue
-        params[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return params
+def _page(request, queryset) -> tuple[list, str]:
+    """A page of ``queryset`` through the API's paginator (the same class, the same
+    ``cursor`` and ``page_size`` parameters): its rows, and the query string of the
+    next (older) page, "" on the last. A cursor the server did not issue raises DRF's
+    ``ValidationError``."""
+    paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+    rows = paginator.paginate_queryset(queryset, Request(request))
+    following = paginator.get_next_link()
+    return list(rows or ()), urlsplit(following).query if following else ""
+
+
+def _invalid_cursor(request):
+    detail = "This page link is not valid. Start again from the first page."
+    return render(request, "web/error.html", {"code": "invalid", "detail": detail}, status=400)
 
 
 def audit_search(request):
-    """Filter the trail (newest first, ``before`` pages back); export links stream
+    """Filter the trail (newest first, ``cursor`` pages back); export links stream
     every match through the API (``format=csv|json``), which audits the export."""
     actor = require_compliance_officer(request.member.as_actor())
-    form = AuditSearchForm(request.GET or None)
-    if form.is_bound and not form.is_valid():
-        return render(request, "web/audit.html", {"form": form, "entries": None}, status=400)
-    params = _filters(form) if form.is_bound else {}
-    query = QueryDict(mutable=True)
-    query.update(params)
-    entries = AuditEntryFilter(query, queryset=AuditEntry.objects.all()).qs.order_by("-seq")
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        entries = entries.filter(seq__lt=int(before))
+    found = AuditEntryFilter(request.GET or None, queryset=selectors.audit_entries(actor=actor))
+    if found.is_bound and not found.is_valid():
+        context = {"form": found.form, "entries": None}
+        return render(request, "web/audit.html", context, status=400)
+    filters = applied_filters(found)
     with transaction.atomic():
-        page = list(entries[: PAGE_SIZE + 1])
-        shown = page[:PAGE_SIZE]
-        record(
-            action=Action.LIST,
-            actor=actor,
-            object_type="audit_entry",
-            detail={"count": len(shown), "filters": params},
-        )
+        try:
+            page, older = _page(request, found.qs)
+        except ValidationError:
+            return _invalid_cursor(request)
+        shown = selectors.audit_entries_shown(actor=actor, page=page, filters=filters)
     for entry in shown:  # codes and ids only (the recorder's contract), shown compactly
         entry.detail_text = json.dumps(entry.detail, sort_keys=True, separators=(",", ":"))
-    older = urlencode({**params, "before": shown[-1].seq}) if len(page) > PAGE_SIZE else ""
     context = {
-        "form": form,
+        "form": found.form,
         "entries": shown,
         "older": older,
-        "export_csv": "/api/v1/audit/entries/?" + urlencode({**params, "format": "csv"}),
-        "export_json": "/api/v1/audit/entries/?" + urlencode({**params, "format": "json"}),
+        "export_csv": "/api/v1/audit/entries/?" + urlencode({**filters, "format": "csv"}),
+        "export_json": "/api/v1/audit/entries/?" + urlencode({**filters, "format": "json"}),
     }
     return render(request, "web/audit.html", context)
 
@@ -70,48 +69,34 @@ def audit_search(request):
 def audit_verify(request):
     """Recompute the chain against the stored signed checkpoints (audited ``verify``)."""
     actor = require_compliance_officer(request.member.as_actor())
-    result = verify_chain()
-    with transaction.atomic():
-        record(
-            action=Action.VERIFY,
-            actor=actor,
-            object_type="audit_chain",
-            detail={"ok": result.ok, "first_bad_seq": result.first_bad_seq},
-        )
+    result = selectors.audit_chain_verified(actor=actor)
     return render(request, "web/audit_verify.html", {"result": result})
 
 
 def audit_ledger(request):
-    """A survivor's disclosure ledger (``audit.selectors.disclosure_ledger``): every
-    disclosure of their data to another agency, its categories and the authorising
-    consents. Each page read is audited (``ledger_read_record``), as the API's is."""
+    """A survivor's disclosure ledger (``audit.selectors.disclosure_ledger`` narrowed
+    by ``DisclosureFilter``): every disclosure of their data to another agency, its
+    categories and the authorising consents. Each page read is audited
+    (``ledger_shown``), as the API's is; the empty form reads nothing."""
     actor = require_compliance_officer(request.member.as_actor())
-    form = LedgerForm(request.GET or None)
-    if not form.is_bound:
-        return render(request, "web/audit_ledger.html", {"form": form, "lines": None})
-    if not form.is_valid():
-        return render(request, "web/audit_ledger.html", {"form": form, "lines": None}, status=400)
-    ref = form.cleaned_data["survivor_ref"]
-    lines = disclosure_ledger(
-        actor=actor,
-        survivor_ref=ref,
-        since=form.cleaned_data.get("since"),
-        until=form.cleaned_data.get("until"),
-    )
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        lines = lines.filter(id__lt=int(before))
+    found = DisclosureFilter(request.GET or None, queryset=selectors.disclosure_ledger(actor=actor))
+    if not found.is_bound:
+        return render(request, "web/audit_ledger.html", {"form": found.form, "lines": None})
+    if not found.is_valid():
+        context = {"form": found.form, "lines": None}
+        return render(request, "web/audit_ledger.html", context, status=400)
+    ref = found.form.cleaned_data["survivor_ref"]
     with transaction.atomic():
-        page = list(lines[: PAGE_SIZE + 1])
-        shown = page[:PAGE_SIZE]
-        ledger_read_record(actor=actor, survivor_ref=ref, count=len(shown))
-    params = _filters(form)
-    older = urlencode({**params, "before": shown[-1].id}) if len(page) > PAGE_SIZE else ""
+        try:
+            page, older = _page(request, found.qs)
+        except ValidationError:
+            return _invalid_cursor(request)
+        shown = selectors.ledger_shown(actor=actor, survivor_ref=ref, page=page)
     context = {
-        "form": form,
+        "form": found.form,
         "lines": shown,
         "survivor_ref": ref,
         "older": older,
-        "export_json": "/api/v1/audit/ledger/?" + urlencode(params),
+        "export_json": "/api/v1/audit/ledger/?" + urlencode(applied_filters(found)),
     }
     return render(request, "web/audit_ledger.html", context)

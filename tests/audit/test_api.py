@@ -72,3 +72,33 @@ def test_verify_endpoint_reports_the_chain(members, trail):
     body = client_for(members["compliance"]).get("/api/v1/audit/verify/").json()
     assert body["ok"] is True
     assert body["checked"] == 5
+
+
+FORMULA = '=HYPERLINK("http://x","y")'
+
+
+def _csv_rows(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_a_formula_a_client_wrote_reaches_the_csv_export_as_text(members):
+    refused = client_for(members["liaison"]).get("/api/v1/audit/entries/", HTTP_USER_AGENT=FORMULA)
+    assert refused.status_code == 403
+    client = client_for(members["compliance"])
+    (row,) = _csv_rows(client.get("/api/v1/audit/entries/?format=csv&outcome=denied"))
+    assert row["user_agent"] == "'" + FORMULA
+    ndjson = client.get("/api/v1/audit/entries/?format=json&outcome=denied")
+    (line,) = b"".join(ndjson.streaming_content).decode().splitlines()
+    assert json.loads(line)["user_agent"] == FORMULA  # NDJSON stays raw JSON
+
+
+@pytest.mark.parametrize("trigger", ["=", "+", "-", "@", "\t", "\r"])
+def test_every_formula_trigger_is_escaped_in_the_csv_export(trigger, members):
+    record(action="view", actor=Actor(agency="shelter"), object_id=f"{trigger}1+1")
+    exported = client_for(members["compliance"]).get(
+        "/api/v1/audit/entries/?format=csv&action=view"
+    )
+    (row,) = _csv_rows(exported)
+    assert row["object_id"] == f"'{trigger}1+1"
+    assert row["seq"] == "1"
+    assert row["detail"] == "{}"

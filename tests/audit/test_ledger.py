@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 
 from audit.ledger import disclosures_of
 from audit.models import AuditEntry, Disclosure
-from audit.selectors import disclosure_ledger
+from audit.selectors import disclosure_ledger, ledger_shown
 from tests.audit.world import build_world
 from tests.conftest import client_for
 
@@ -75,7 +75,9 @@ def test_only_compliance_officers_read_the_ledger(who, world, members):
     assert response.status_code == 403
     assert AuditEntry.objects.last().action == "denied"
     with pytest.raises(PermissionDenied):
-        disclosure_ledger(actor=members[who].as_actor(), survivor_ref=world["ref"])
+        disclosure_ledger(actor=members[who].as_actor())
+    with pytest.raises(PermissionDenied):
+        ledger_shown(actor=members[who].as_actor(), survivor_ref=world["ref"], page=[])
 
 
 def test_the_ledger_index_is_exactly_what_the_entries_say(world, members):

@@ -47,8 +47,9 @@ def test_audit_pages_back_through_older_entries(members, browser):
         client.get("/audit/verify/")
     body = client.get("/audit/").content.decode()
     assert "Older entries" in body
-    older = body.split('href="?before=')[1].split('"')[0]
-    assert 'class="outcome-' in client.get(f"/audit/?before={older}").content.decode()
+    older = body.split('href="?')[1].split('"')[0].replace("&amp;", "&")
+    assert older.startswith("cursor=")
+    assert 'class="outcome-' in client.get(f"/audit/?{older}").content.decode()
 
 
 def test_verification_page_shows_an_intact_chain(members, browser):
