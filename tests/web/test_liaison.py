@@ -96,7 +96,7 @@ def test_invalid_consent_shows_each_problem_and_writes_nothing(
     assert "Must be 64 lowercase hexadecimal characters." in body
     assert Consent.objects.count() == count
     assert entries_since(before) == []
-    # The service decides the rest (here: services must not be conditional).
+    # Each element's own rule shows next to it (here: services must not be conditional).
     response = client.post(
         url, consent_post({agencies["legal"]: ["identity"]}, services_not_conditional="")
     )
