@@ -10,25 +10,39 @@ from coordination.api.fields import RuleSerializer
 
 
 class SurvivorInputSerializer(RuleSerializer):
+    """A survivor profile (PATCH: any subset). At least one name is required."""
+
     rules = consent_inputs.SURVIVOR
     refuse_unknown = True  # a misspelt field of a profile must not vanish unnoticed
 
 
 class ConsentInputSerializer(RuleSerializer):
+    """A consent record. Times carry their UTC offset; ``expires_at`` is at most
+    ``CONSENT_MAX_DAYS`` after ``valid_from``."""
+
     rules = consent_inputs.CONSENT
 
 
 class RevokeInputSerializer(RuleSerializer):
+    """A revocation: why, and how the survivor said so."""
+
     rules = consent_inputs.REVOCATION
 
 
 class ReferralInputSerializer(RuleSerializer):
+    """A referral of one of the caller's agency's survivors to agencies accepting
+    referrals."""
+
     rules = inputs.REFERRAL
 
 
 class TransitionInputSerializer(RuleSerializer):
+    """An action on a referral, with the ``reason`` or ``outcome`` the action needs."""
+
     rules = inputs.TRANSITION
 
 
 class NoteInputSerializer(RuleSerializer):
+    """A case note."""
+
     rules = inputs.NOTE
