@@ -51,8 +51,14 @@ def agencies_shown(member: Membership, page: Iterable[Agency]) -> list[Agency]:
     return _listed(member, "agency", page)
 
 
-def recipient_agencies(actor_agency_id: int, ids) -> tuple[list[Agency], str | None]:
-    """Active agencies named as recipients, or the reason the list is unacceptable."""
+def recipient_agencies(
+    actor_agency_id: int, ids, *, accepting_only: bool = False
+) -> tuple[list[Agency], str | None]:
+    """Active agencies named as recipients, or the reason the list is unacceptable.
+
+    ``accepting_only`` (a new referral): an agency that is not accepting referrals now
+    cannot be chosen. A consent may still name it (the survivor's choice about a
+    referral it already has)."""
     ids = list(dict.fromkeys(ids or ()))
     if not ids:
         return [], "Name at least one recipient agency."
@@ -61,6 +67,10 @@ def recipient_agencies(actor_agency_id: int, ids) -> tuple[list[Agency], str | N
     found = list(Agency.objects.filter(pk__in=ids, is_active=True))
     if len(found) != len(ids):
         return [], "Unknown or inactive agency."
+    closed = sorted(agency.name for agency in found if not agency.accepting_referrals)
+    if accepting_only and closed:
+        verb = "is" if len(closed) == 1 else "are"
+        return [], f"{', '.join(closed)} {verb} not accepting referrals."
     return found, None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth import get_user
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
@@ -31,6 +31,7 @@ from agencies.selectors import membership_for
 from audit.denials import REFUSAL_STATUSES, record_denial
 from audit.recorder import Actor
 from coordination.api.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
+from srn.parsers import RequestTooLarge
 
 logger = logging.getLogger("srn.errors")
 
@@ -112,7 +113,9 @@ def _api_error_response(exc, context):
         if response.status_code == status.HTTP_401_UNAUTHORIZED:
             response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig):  # Django's own limit, met reading the body
+        exc = RequestTooLarge()
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -162,6 +165,10 @@ def error_response(request, http_status: int, code: str, detail: str, page_detai
 
 
 def handler400(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        return error_response(
+            request, 413, RequestTooLarge.default_code, str(RequestTooLarge.default_detail)
+        )
     return error_response(request, 400, "bad_request", "The request was malformed.")
 
 

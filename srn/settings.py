@@ -240,6 +240,10 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# The largest body any page or API call accepts (413 beyond it); the largest legitimate
+# one, a referral with a 20,000-character narrative, is well under 200 KB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
 # --- REST API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -250,7 +254,8 @@ REST_FRAMEWORK = {
     # unless it says otherwise.
     "DEFAULT_PERMISSION_CLASSES": ["agencies.permissions.IsActiveMember"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser, bounded in size (DATA_UPLOAD_MAX_MEMORY_SIZE) and nesting.
+    "DEFAULT_PARSER_CLASSES": ["srn.parsers.BoundedJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "srn.pagination.SelectorOrderCursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

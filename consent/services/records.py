@@ -6,7 +6,6 @@ Moving recipient statuses in response is the referral workflow's job
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -17,20 +16,10 @@ from agencies.models import Membership, Role
 from agencies.selectors import recipient_agencies
 from audit.models import Action
 from audit.recorder import record
-from consent.categories import ALL_CATEGORIES
-from consent.models import (
-    Consent,
-    ConsentRevocation,
-    Method,
-    Purpose,
-    RevocationChannel,
-    SignedBy,
-)
+from consent.models import Consent, ConsentRevocation, Purpose, SignedBy
 
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 BACKDATING_TOLERANCE = timedelta(minutes=5)
 ADULT_AGE = 18
-REASON_MAX = 2000
 
 
 def _age_on(birth: date, day: date) -> int:
@@ -64,8 +53,10 @@ def consent_create(
 ) -> Consent:
     """Record an immutable consent for a survivor the actor's agency owns.
 
-    Caller: a liaison of the owner agency (else not-found / forbidden). Validates every
-    element DESIGN.md names; audits ``consent_record``. Runs in the caller's transaction.
+    Caller: a liaison of the owner agency (else not-found / forbidden). The face has
+    checked each element against ``consent.inputs``; this checks what needs the stored
+    survivor, the recipients or several elements together. Audits ``consent_record``.
+    Runs in the caller's transaction.
     """
     _check_liaison_of_owner(actor, survivor)
     now = timezone.now()
@@ -74,34 +65,14 @@ def consent_create(
     agencies, problem = recipient_agencies(actor.agency_id, recipients)
     if problem:
         errors["recipients"] = [problem]
-    cats = list(dict.fromkeys(categories or ()))
-    if not cats or not set(cats) <= ALL_CATEGORIES:
-        errors["categories"] = [f"Choose one or more of {', '.join(sorted(ALL_CATEGORIES))}."]
-    if purpose not in Purpose.values:
-        errors["purpose"] = [f"Must be one of {', '.join(Purpose.values)}."]
-    if method not in Method.values:
-        errors["method"] = [f"Must be one of {', '.join(Method.values)}."]
-    if not SHA256_HEX.match(evidence_sha256 or ""):
-        errors["evidence_sha256"] = ["Must be 64 lowercase hexadecimal characters."]
-    if not (language or "").strip():
-        errors["language"] = ["Required."]
-    if not (notice_version or "").strip():
-        errors["notice_version"] = ["Required."]
-    if services_not_conditional is not True:
-        errors["services_not_conditional"] = [
-            "Services must not be conditional on consent; this must be true."
-        ]
+    cats = list(dict.fromkeys(categories))
     if valid_from < now - BACKDATING_TOLERANCE:
         errors["valid_from"] = ["Consent cannot be backdated."]
-    if expires_at is None:
-        errors["expires_at"] = ["Required: consent is time-limited."]
-    elif expires_at <= valid_from or expires_at <= now:
+    if expires_at <= valid_from or expires_at <= now:
         errors["expires_at"] = ["Must be in the future and after valid_from."]
     elif expires_at - valid_from > timedelta(days=settings.CONSENT_MAX_DAYS):
         errors["expires_at"] = [f"At most {settings.CONSENT_MAX_DAYS} days after valid_from."]
-    if signed_by not in SignedBy.values:
-        errors["signed_by"] = [f"Must be one of {', '.join(SignedBy.values)}."]
-    elif signed_by == SignedBy.SURVIVOR_AND_GUARDIAN and not guardian_not_alleged_trafficker:
+    if signed_by == SignedBy.SURVIVOR_AND_GUARDIAN and not guardian_not_alleged_trafficker:
         errors["guardian_not_alleged_trafficker"] = [
             "Confirm that the guardian is not an alleged trafficker."
         ]
@@ -119,12 +90,12 @@ def consent_create(
         purpose=purpose,
         method=method,
         evidence_sha256=evidence_sha256,
-        language=language.strip(),
-        interpreter_used=bool(interpreter_used),
-        notice_version=notice_version.strip(),
-        services_not_conditional=True,
+        language=language,
+        interpreter_used=interpreter_used,
+        notice_version=notice_version,
+        services_not_conditional=services_not_conditional,
         signed_by=signed_by,
-        guardian_not_alleged_trafficker=bool(guardian_not_alleged_trafficker),
+        guardian_not_alleged_trafficker=guardian_not_alleged_trafficker,
         valid_from=valid_from,
         expires_at=expires_at,
         recorded_by=actor.user,
@@ -159,21 +130,13 @@ def consent_for_update(*, actor: Membership, consent_id) -> Consent:
 def revocation_create(*, actor: Membership, consent: Consent, reason: str, channel: str) -> None:
     """Revoke a consent (oral revocation is accepted). Audits ``consent_revoke``.
 
-    ``consent`` comes locked from ``consent_for_update``. Revoking twice is a conflict.
+    ``consent`` comes locked from ``consent_for_update``; the face has checked the
+    reason and channel (``consent.inputs.REVOCATION``). Revoking twice is a conflict.
     """
-    errors = {}
-    if not (reason or "").strip():
-        errors["reason"] = ["Required."]
-    elif len(reason) > REASON_MAX:
-        errors["reason"] = [f"At most {REASON_MAX} characters."]
-    if channel not in RevocationChannel.values:
-        errors["channel"] = [f"Must be one of {', '.join(RevocationChannel.values)}."]
-    if errors:
-        raise InvalidInput(fields=errors)
     if ConsentRevocation.objects.filter(consent=consent).exists():
         raise Conflict("This consent is already revoked.")
     ConsentRevocation.objects.create(
-        consent=consent, revoked_by=actor.user, channel=channel, reason=reason.strip()
+        consent=consent, revoked_by=actor.user, channel=channel, reason=reason
     )
     record(
         action=Action.CONSENT_REVOKE,

@@ -1,6 +1,7 @@
 """Survivor profiles: created and changed by a liaison of the owner agency, each change
 one durable transaction with its audit entry. Input has been validated by the face
-(``consent.inputs``); these keep the invariants that depend on the stored profile."""
+against ``consent.inputs`` (a date of birth comes as a ``date``); these keep the
+invariants that depend on the stored profile (owner agency, at least one name)."""
 
 from __future__ import annotations
 
@@ -15,34 +16,24 @@ from audit.recorder import record
 from consent.categories import FIELD_CATEGORY, SURVIVOR_PII_FIELDS
 from consent.models import Survivor
 
-TEXT_MAX = 2000
-SURVIVOR_FIELDS = (*SURVIVOR_PII_FIELDS, "preferred_language")
+SURVIVOR_FIELDS = frozenset((*SURVIVOR_PII_FIELDS, "preferred_language"))
+NAME_MISSING = {"given_name": ["Give at least one name (given or family)."]}
 
 
-def _clean_survivor_fields(data: dict, *, creating: bool) -> dict:
-    errors, clean = {}, {}
-    for name, value in data.items():
-        if name not in SURVIVOR_FIELDS:
-            errors[name] = ["Unknown field."]
-            continue
-        value = "" if value is None else str(value).strip()
-        if len(value) > TEXT_MAX:
-            errors[name] = [f"At most {TEXT_MAX} characters."]
-        elif name == "date_of_birth" and value:
-            try:
-                born = date.fromisoformat(value)
-            except ValueError:
-                errors[name] = ["Use the date format YYYY-MM-DD."]
-            else:
-                if born > date.today() or born.year < 1900:
-                    errors[name] = ["Not a plausible date of birth."]
-                value = born.isoformat() if name not in errors else value
-        clean[name] = value
-    if creating and not (clean.get("given_name") or clean.get("family_name")):
-        errors["given_name"] = ["Give at least one name (given or family)."]
-    if errors:
-        raise InvalidInput(fields=errors)
-    return clean
+def _stored_values(data: dict) -> dict:
+    """The profile's stored form of validated input: the date of birth (a ``date``, or
+    its ISO text) as ISO text, none as blank. Anything else is a caller's bug: the
+    faces refuse unknown fields and malformed dates before they get here."""
+    unknown = set(data) - SURVIVOR_FIELDS
+    if unknown:
+        raise TypeError(f"Not survivor fields: {sorted(unknown)}")
+    values = {name: "" if value is None else value for name, value in data.items()}
+    born = values.get("date_of_birth")
+    if born:
+        values["date_of_birth"] = (
+            born if isinstance(born, date) else date.fromisoformat(born)
+        ).isoformat()
+    return values
 
 
 def _pii_categories(names) -> list[str]:
@@ -54,7 +45,9 @@ def survivor_create(*, actor: Membership, data: dict) -> Survivor:
     """A liaison creates a survivor profile owned by their agency. Audits ``create``."""
     if actor.role != Role.LIAISON:
         raise Forbidden("Only liaisons create survivor profiles.")
-    clean = _clean_survivor_fields(data, creating=True)
+    clean = _stored_values(data)
+    if not (clean.get("given_name") or clean.get("family_name")):
+        raise InvalidInput(fields=NAME_MISSING)
     survivor = Survivor.objects.create(owner_agency=actor.agency, created_by=actor.user, **clean)
     record(
         action=Action.CREATE,
@@ -84,11 +77,11 @@ def survivor_update(
     survivor = _owned_survivor_for_update(actor, survivor_id)
     if if_match is not None and if_match != str(survivor.version):
         raise PreconditionFailed
-    clean = _clean_survivor_fields(data, creating=False)
+    clean = _stored_values(data)
     for name, value in clean.items():
         setattr(survivor, name, value)
     if not (survivor.given_name or survivor.family_name):
-        raise InvalidInput(fields={"given_name": ["Give at least one name (given or family)."]})
+        raise InvalidInput(fields=NAME_MISSING)
     survivor.version += 1
     survivor.save()
     record(

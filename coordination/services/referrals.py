@@ -10,17 +10,14 @@ from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 
 from agencies.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
-from agencies.models import Membership, Need, Role
+from agencies.models import Membership, Role
 from agencies.selectors import recipient_agencies
 from audit.models import Action
 from audit.recorder import record
 from consent.models import Survivor
 from coordination import access, outbox, selectors, states
-from coordination.models import CaseNote, Event, RecipientStatus, Referral, Urgency
+from coordination.models import CaseNote, Event, RecipientStatus, Referral
 from coordination.services.statuses import release_covered, status_move
-
-TEXT_MAX = 2000
-NARRATIVE_MAX = 20000
 
 
 @transaction.atomic(durable=True)
@@ -37,8 +34,11 @@ def referral_create(
 ) -> Referral:
     """A liaison refers a survivor of their agency to one or more agencies.
 
-    Recipients already covered by an active consent are released at once. Audits
-    ``create``; emits ``referral.requested`` per released recipient.
+    Recipients already covered by an active consent are released at once. The face
+    has checked the input against ``coordination.inputs.REFERRAL``; this checks the
+    survivor is the actor's agency's and the recipients may be chosen (active, not the
+    actor's own, accepting referrals). Audits ``create``; emits ``referral.requested``
+    per released recipient.
     """
     if actor.role != Role.LIAISON:
         raise Forbidden("Only liaisons create referrals.")
@@ -46,31 +46,19 @@ def referral_create(
     errors = {}
     if survivor is None or survivor.owner_agency_id != actor.agency_id:
         errors["survivor"] = ["Unknown survivor."]
-    agencies, problem = recipient_agencies(actor.agency_id, recipients)
+    agencies, problem = recipient_agencies(actor.agency_id, recipients, accepting_only=True)
     if problem:
         errors["recipients"] = [problem]
-    needs = list(dict.fromkeys(needs or ()))
-    if not needs or not set(needs) <= set(Need.values):
-        errors["needs"] = [f"Choose one or more of {', '.join(Need.values)}."]
-    if urgency not in Urgency.values:
-        errors["urgency"] = [f"Must be one of {', '.join(Urgency.values)}."]
-    for name, value, limit in (
-        ("region", region, 100),
-        ("language", language, 35),
-        ("narrative", narrative, NARRATIVE_MAX),
-    ):
-        if len(value or "") > limit:
-            errors[name] = [f"At most {limit} characters."]
     if errors:
         raise InvalidInput(fields=errors)
     referral = Referral.objects.create(
         survivor=survivor,
         referring_agency=actor.agency,
-        needs=needs,
+        needs=list(dict.fromkeys(needs)),
         urgency=urgency,
-        region=region.strip(),
-        language=language.strip(),
-        narrative=narrative.strip(),
+        region=region,
+        language=language,
+        narrative=narrative,
         created_by=actor.user,
     )
     RecipientStatus.objects.bulk_create(
@@ -177,18 +165,14 @@ def referral_open(*, actor: Membership, referral_id, audit_action: str = Action.
 
 @transaction.atomic(durable=True)
 def note_add(*, actor: Membership, referral_id, text: str):
-    """A recipient caseworker or the referrer's liaison adds a case note. Audits
-    ``create``; emits ``note.added``."""
+    """A recipient caseworker or the referrer's liaison adds a case note (its text
+    checked by the face against ``coordination.inputs.NOTE``). Audits ``create``;
+    emits ``note.added``."""
     referral = selectors.referrals_visible_to(actor).filter(pk=referral_id).first()
     if referral is None:
         raise NotFound
     if actor.role not in (Role.CASEWORKER, Role.LIAISON):
         raise Forbidden("Only caseworkers and liaisons add case notes.")
-    text = (text or "").strip()
-    if not text:
-        raise InvalidInput(fields={"text": ["Required."]})
-    if len(text) > TEXT_MAX:
-        raise InvalidInput(fields={"text": [f"At most {TEXT_MAX} characters."]})
     note = CaseNote.objects.create(
         referral=referral, author=actor.user, author_agency=actor.agency, text=text
     )

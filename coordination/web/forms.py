@@ -1,48 +1,35 @@
-"""HTML forms: they parse what a browser sends (types, choices) and show errors next to
-their fields. The rules themselves (who, when, which values are acceptable) stay in
-the services, whose ``InvalidInput`` the pages put back on these forms."""
+"""HTML forms: their fields are built from the input rules (``consent.inputs``,
+``coordination.inputs``) and show errors next to them; labels, help texts and widgets
+are theirs. The rules that need stored state stay in the services, whose
+``InvalidInput`` the pages put back on these forms."""
 
 from __future__ import annotations
 
 from django import forms
 
-from agencies.models import Need
+from consent import inputs as consent_inputs
 from consent.categories import Category
-from consent.models import Method, Purpose, RevocationChannel, SignedBy
+from coordination import inputs
 from coordination.models import Urgency
+from coordination.web.fields import rule_fields
 
-DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-
-
-class DateTimeLocalInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, **kwargs):
-        super().__init__(format=DATETIME_LOCAL, **kwargs)
+CHECKBOXES = forms.CheckboxSelectMultiple
 
 
+@rule_fields(
+    consent_inputs.SURVIVOR,
+    widgets={
+        "date_of_birth": forms.DateInput(attrs={"type": "date"}),
+        "safe_contact_instructions": forms.Textarea(attrs={"rows": 2}),
+        "address": forms.Textarea(attrs={"rows": 2}),
+    },
+    help_texts={
+        "safe_contact_instructions": 'For example "text only, never leave a voicemail".',
+    },
+)
 class SurvivorForm(forms.Form):
-    given_name = forms.CharField(max_length=200, required=False)
-    family_name = forms.CharField(max_length=200, required=False)
-    date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    phone = forms.CharField(max_length=64, required=False)
-    email = forms.EmailField(max_length=254, required=False)
-    safe_contact_instructions = forms.CharField(
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text='For example "text only, never leave a voicemail".',
-    )
-    address = forms.CharField(max_length=2000, required=False, widget=forms.Textarea({"rows": 2}))
-    nationality = forms.CharField(max_length=100, required=False)
-    immigration_status = forms.CharField(max_length=200, required=False)
-    preferred_language = forms.CharField(max_length=35, required=False)
-
     def service_data(self) -> dict:
-        data = dict(self.cleaned_data)
-        born = data.get("date_of_birth")
-        data["date_of_birth"] = born.isoformat() if born else ""
-        return data
+        return dict(self.cleaned_data)
 
 
 CATEGORY_HELP = {
@@ -57,38 +44,32 @@ CATEGORY_HELP = {
 }
 
 
+@rule_fields(
+    consent_inputs.CONSENT,
+    # The survivor is the page's; recipients and categories are the grid's (``grants``).
+    exclude=("survivor", "recipients", "categories"),
+    labels={
+        "method": "How consent was given",
+        "evidence_sha256": "Evidence SHA-256",
+        "language": "Language of the conversation",
+        "interpreter_used": "An interpreter was used",
+        "notice_version": "Version of the notice shown",
+        "services_not_conditional": (
+            "The survivor was told that services do not depend on consenting"
+        ),
+        "guardian_not_alleged_trafficker": "The guardian who signed is not an alleged trafficker",
+        "valid_from": "Valid from (UTC, empty for now)",
+        "expires_at": "Expires at (UTC)",
+    },
+    help_texts={
+        "evidence_sha256": (
+            "The fingerprint of the signed form or recording (the file stays with you)."
+        ),
+    },
+)
 class ConsentForm(forms.Form):
     """Every element of a consent; the grid of recipient x category choices is read
     from the ``grant`` checkboxes (see ``grants``)."""
-
-    purpose = forms.ChoiceField(choices=Purpose.choices, initial=Purpose.SERVICE_REFERRAL)
-    method = forms.ChoiceField(choices=Method.choices, label="How consent was given")
-    evidence_sha256 = forms.RegexField(
-        regex=r"^[0-9a-f]{64}$",
-        label="Evidence SHA-256",
-        error_messages={"invalid": "Must be 64 lowercase hexadecimal characters."},
-        help_text="The fingerprint of the signed form or recording (the file stays with you).",
-    )
-    language = forms.CharField(max_length=35, label="Language of the conversation")
-    interpreter_used = forms.BooleanField(required=False, label="An interpreter was used")
-    notice_version = forms.CharField(max_length=32, label="Version of the notice shown")
-    services_not_conditional = forms.BooleanField(
-        required=False,
-        label="The survivor was told that services do not depend on consenting",
-    )
-    signed_by = forms.ChoiceField(choices=SignedBy.choices)
-    guardian_not_alleged_trafficker = forms.BooleanField(
-        required=False, label="The guardian who signed is not an alleged trafficker"
-    )
-    valid_from = forms.DateTimeField(
-        required=False,
-        widget=DateTimeLocalInput(),
-        input_formats=[DATETIME_LOCAL],
-        label="Valid from (UTC, empty for now)",
-    )
-    expires_at = forms.DateTimeField(
-        widget=DateTimeLocalInput(), input_formats=[DATETIME_LOCAL], label="Expires at (UTC)"
-    )
 
     def __init__(self, *args, agencies=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -130,29 +111,29 @@ class ConsentForm(forms.Form):
         return fields
 
 
+@rule_fields(
+    consent_inputs.REVOCATION,
+    labels={"channel": "How the survivor told you"},
+)
 class RevokeForm(forms.Form):
-    reason = forms.CharField(max_length=2000, widget=forms.TextInput)
-    channel = forms.ChoiceField(
-        choices=RevocationChannel.choices, label="How the survivor told you"
-    )
+    pass
 
 
+@rule_fields(
+    inputs.REFERRAL,
+    labels={"survivor": "Survivor (by reference)", "recipients": "Refer to"},
+    widgets={
+        "survivor": forms.Select,
+        "recipients": CHECKBOXES,
+        "needs": CHECKBOXES,
+        "narrative": forms.Textarea(attrs={"rows": 5}),
+    },
+    help_texts={
+        "narrative": "Shared with a recipient only if consent names the narrative category.",
+    },
+    initial={"urgency": Urgency.ROUTINE},
+)
 class ReferralForm(forms.Form):
-    survivor = forms.UUIDField(widget=forms.Select, label="Survivor (by reference)")
-    recipients = forms.TypedMultipleChoiceField(
-        coerce=int, widget=forms.CheckboxSelectMultiple, label="Refer to"
-    )
-    needs = forms.MultipleChoiceField(choices=Need.choices, widget=forms.CheckboxSelectMultiple)
-    urgency = forms.ChoiceField(choices=Urgency.choices, initial=Urgency.ROUTINE)
-    region = forms.CharField(max_length=100, required=False)
-    language = forms.CharField(max_length=35, required=False)
-    narrative = forms.CharField(
-        max_length=20000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="Shared with a recipient only if consent names the narrative category.",
-    )
-
     def __init__(self, *args, survivors=(), agencies=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["survivor"].widget.choices = [
@@ -162,12 +143,12 @@ class ReferralForm(forms.Form):
         self.fields["recipients"].choices = [(a.pk, a.name) for a in agencies]
 
 
+@rule_fields(inputs.TRANSITION)
 class TransitionForm(forms.Form):
-    action = forms.CharField(max_length=16)
-    reason = forms.CharField(max_length=2000, required=False)
-    outcome = forms.CharField(max_length=2000, required=False)
+    # The page's copy of the ETag (the API's If-Match).
     etag = forms.CharField(max_length=64, required=False)
 
 
+@rule_fields(inputs.NOTE, widgets={"text": forms.Textarea(attrs={"rows": 3})})
 class NoteForm(forms.Form):
-    text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    pass

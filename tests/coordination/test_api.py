@@ -10,7 +10,7 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from consent import services as consent_services
 from consent.categories import FIELD_CATEGORY
-from consent.models import ConsentRevocation, Survivor
+from consent.models import Consent, ConsentRevocation, Survivor
 from coordination import services
 from coordination.models import Referral
 from coordination.services import statuses
@@ -370,9 +370,45 @@ def test_survivor_patch_honours_if_match(members):
             },
             "narrative",
         ),
+        (
+            "/api/v1/referrals/",
+            {"survivor": "$S", "recipients": ["$SHELTER"], "needs": [], "urgency": "high"},
+            "needs",
+        ),
+        (
+            "/api/v1/referrals/",
+            {"survivor": "$S", "recipients": ["$SHELTER"], "needs": ["legal"], "urgency": "soon"},
+            "urgency",
+        ),
+        (
+            "/api/v1/referrals/",
+            {
+                "survivor": "$S",
+                "recipients": ["$SHELTER"],
+                "needs": ["legal"],
+                "urgency": "high",
+                "region": "r" * 101,
+            },
+            "region",
+        ),
         ("/api/v1/consents/", {"expires_at": "next tuesday"}, "expires_at"),
+        ("/api/v1/consents/", {"expires_at": "$ABSENT"}, "expires_at"),
+        ("/api/v1/consents/", {"expires_at": None}, "expires_at"),
+        ("/api/v1/consents/", {"services_not_conditional": False}, "services_not_conditional"),
+        ("/api/v1/consents/", {"categories": []}, "categories"),
+        ("/api/v1/consents/", {"categories": ["identity", "bank_details"]}, "categories"),
+        ("/api/v1/consents/", {"method": "telepathy"}, "method"),
+        ("/api/v1/consents/", {"evidence_sha256": "nothex"}, "evidence_sha256"),
+        ("/api/v1/consents/", {"evidence_sha256": "AB" * 32}, "evidence_sha256"),
+        ("/api/v1/consents/", {"language": " "}, "language"),
+        ("/api/v1/consents/", {"notice_version": ""}, "notice_version"),
+        ("/api/v1/consents/", {"signed_by": "trafficker"}, "signed_by"),
         ("/api/v1/survivors/", {"given_name": "a", "date_of_birth": "1990-13-45"}, "date_of_birth"),
+        ("/api/v1/survivors/", {"given_name": "a", "date_of_birth": "31/12/1990"}, "date_of_birth"),
+        ("/api/v1/survivors/", {"given_name": "a", "date_of_birth": "1850-01-01"}, "date_of_birth"),
+        ("/api/v1/survivors/", {"given_name": "a", "date_of_birth": "2999-01-01"}, "date_of_birth"),
         ("/api/v1/survivors/", {"given_name": "a" * 201}, "given_name"),
+        ("/api/v1/survivors/", {"given_name": "a", "phone": "1" * 65}, "phone"),
         ("/api/v1/survivors/", {"given_name": "a", "ssn": "1"}, "ssn"),
     ],
 )
@@ -391,12 +427,13 @@ def test_bad_input_is_a_4xx_naming_the_field_and_writes_nothing(
     body = {
         k: ([swap.get(x, x) for x in v] if isinstance(v, list) else swap.get(v, v))
         for k, v in body.items()
+        if v != "$ABSENT"
     }
-    counts = (Survivor.objects.count(), Referral.objects.count())
+    counts = (Survivor.objects.count(), Referral.objects.count(), Consent.objects.count())
     response = liaison.post(path, body, format="json")
     assert 400 <= response.status_code < 500
     assert field in response.json()["fields"]
-    assert (Survivor.objects.count(), Referral.objects.count()) == counts
+    assert (Survivor.objects.count(), Referral.objects.count(), Consent.objects.count()) == counts
 
 
 def test_consent_for_another_agencys_survivor_is_refused(members, agencies):
@@ -471,3 +508,54 @@ def test_consent_list_filters_by_survivor_and_refuses_a_malformed_id(members, ag
     bad = liaison.get("/api/v1/consents/?survivor=nope")
     assert bad.status_code == 400
     assert "survivor" in bad.json()["fields"]
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "field"),
+    [
+        ("revoke", {"reason": " ", "channel": "oral"}, "reason"),
+        ("revoke", {"reason": "x" * 2001, "channel": "oral"}, "reason"),
+        ("revoke", {"reason": "asked", "channel": "carrier pigeon"}, "channel"),
+        ("transition", {"action": "receive"}, "action"),
+        ("transition", {"action": "teleport"}, "action"),
+        ("transition", {"action": "reject", "reason": "x" * 2001}, "reason"),
+        ("note", {"text": "  "}, "text"),
+        ("note", {"text": "x" * 2001}, "text"),
+    ],
+)
+def test_bad_input_to_an_action_is_a_400_naming_the_field_and_changes_nothing(
+    action, body, field, members, agencies
+):
+    survivor, referral = create_case(members, agencies)
+    consent = ConsentFactory(
+        survivor=survivor, categories=["identity"], recipients=[agencies["shelter"]]
+    )
+    sync_statuses(survivor)
+    client, path = {
+        "revoke": (members["liaison"], f"/api/v1/consents/{consent.pk}/revoke/"),
+        "transition": (members["caseworker"], f"/api/v1/referrals/{referral.id}/transitions/"),
+        "note": (members["caseworker"], f"/api/v1/referrals/{referral.id}/notes/"),
+    }[action]
+    before = AuditEntry.objects.count()
+    response = client_for(client).post(path, body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+    assert not ConsentRevocation.objects.exists()
+    assert not referral.notes.exists()
+    assert set(referral.recipients.values_list("status", flat=True)) == {
+        "requested",
+        "awaiting_consent",
+    }
+    assert AuditEntry.objects.count() == before
+
+
+def test_a_patch_leaving_no_name_is_refused_by_the_service(members):
+    liaison = client_for(members["liaison"])
+    created = liaison.post("/api/v1/survivors/", {"given_name": "a"}, format="json").json()
+    response = liaison.patch(
+        f"/api/v1/survivors/{created['id']}/", {"given_name": ""}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "given_name": ["Give at least one name (given or family)."]
+    }

@@ -1,6 +1,8 @@
 """Liaison pages: survivor profiles, consent (record, revoke), new referrals. Invalid
 input shows the service's message next to its field and writes nothing."""
 
+from datetime import UTC, datetime, timedelta
+
 from consent.models import Consent, ConsentRevocation, Survivor
 from coordination.models import Referral
 from tests.web.conftest import consent_post, entries_since, head
@@ -96,7 +98,7 @@ def test_invalid_consent_shows_each_problem_and_writes_nothing(
     assert "Must be 64 lowercase hexadecimal characters." in body
     assert Consent.objects.count() == count
     assert entries_since(before) == []
-    # The service decides the rest (here: services must not be conditional).
+    # Each element's own rule shows next to it (here: services must not be conditional).
     response = client.post(
         url, consent_post({agencies["legal"]: ["identity"]}, services_not_conditional="")
     )
@@ -207,3 +209,45 @@ def test_consent_grid_ignores_cells_it_did_not_offer(released, members, browser)
     assert response.status_code == 400
     assert "Name at least one recipient agency." in response.content.decode()
     assert Consent.objects.count() == 1
+
+
+def test_consent_times_on_the_form_are_utc_whatever_the_servers_zone(
+    released, agencies, members, browser, settings
+):
+    settings.TIME_ZONE = "America/New_York"
+    survivor = released["survivor"]
+    url = f"/survivors/{survivor.pk}/consents/"
+    expires = (datetime.now(UTC) + timedelta(days=30)).replace(second=0, microsecond=0)
+    response = browser(members["liaison"]).post(
+        url,
+        consent_post(
+            {agencies["legal"]: ["identity"]}, expires_at=expires.strftime("%Y-%m-%dT%H:%M")
+        ),
+        form_from=url,
+    )
+    assert response.status_code == 302
+    recorded = Consent.objects.exclude(pk=released["consent"].pk).get()
+    assert recorded.expires_at == expires
+
+
+def test_an_agency_not_accepting_referrals_is_refused_next_to_the_recipients(
+    released, agencies, members, browser
+):
+    agencies["legal"].accepting_referrals = False
+    agencies["legal"].save()
+    client = browser(members["liaison"])
+    before = head()
+    response = client.post(
+        "/referrals/new/",
+        {
+            "survivor": str(released["survivor"].pk),
+            "recipients": [agencies["shelter"].pk, agencies["legal"].pk],
+            "needs": ["shelter"],
+            "urgency": "high",
+        },
+        form_from="/referrals/new/",
+    )
+    assert response.status_code == 400
+    assert f"{agencies['legal'].name} is not accepting referrals." in response.content.decode()
+    assert Referral.objects.count() == 1
+    assert [e.action for e in entries_since(before)] == ["list"]  # the form's own read
