@@ -268,19 +268,25 @@ async def test_reconnect_resumes_from_last_seq_without_loss_or_duplicates(member
     shelter, liaison = members["caseworker"], members["liaison"]
     referral_id = world["referral"].id
     socket, first = await h.open_session_socket(shelter)
-    await h.run(services.referral_transition)(actor=shelter, referral_id=referral_id, action="accept")
+    await h.run(services.referral_transition)(
+        actor=shelter, referral_id=referral_id, action="accept"
+    )
     first += await h.next_events(socket, 1)
     await socket.disconnect()
 
     # While away: changes the shelter may see, and some it may not.
-    await h.run(services.referral_transition)(actor=shelter, referral_id=referral_id, action="start")
+    await h.run(services.referral_transition)(
+        actor=shelter, referral_id=referral_id, action="start"
+    )
     await h.run(services.note_add)(actor=liaison, referral_id=referral_id, text="canary-note")
     await h.run(services.referral_transition)(
         actor=shelter, referral_id=referral_id, action="hold", reason="canary-reason"
     )
 
     socket, resumed = await h.open_session_socket(shelter, after=first[-1]["seq"])
-    await h.run(services.referral_transition)(actor=shelter, referral_id=referral_id, action="start")
+    await h.run(services.referral_transition)(
+        actor=shelter, referral_id=referral_id, action="start"
+    )
     resumed += await h.next_events(socket, 1)
     await socket.disconnect()
 
@@ -410,7 +416,9 @@ async def test_referrer_without_status_updates_hears_no_masked_change(members, a
     referral = await h.run(h.make_referral)(liaison, survivor, [agencies["shelter"]])
     socket, replayed = await h.open_session_socket(liaison)
     assert [e["status"] for e in replayed] == ["requested"]
-    await h.run(services.referral_transition)(actor=shelter, referral_id=referral.id, action="accept")
+    await h.run(services.referral_transition)(
+        actor=shelter, referral_id=referral.id, action="accept"
+    )
     await h.no_more_events(socket)
     await h.run(services.referral_transition)(
         actor=liaison, referral_id=referral.id, action="cancel", reason="canary-reason"
