@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+from unittest import mock
 
 import pytest
 from django.apps import apps
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from agencies.errors import DomainError
-from coordination import event_stream, services
+from coordination import event_stream, outbox, services
 from coordination.models import Event, StreamCounter, StreamEntry
 from tests.conftest import client_for
 from tests.coordination import live_helpers as h
@@ -201,3 +202,25 @@ def test_events_written_before_agency_streams_resume_from_their_old_seq(members,
     (new,) = stream(liaison, network_head).json()["results"]
     assert new["seq"] == network_head + 1
     assert client_for(members["outsider"]).get("/api/v1/events/").json()["results"] == []
+
+
+def test_the_nudge_names_only_the_agencies_whose_streams_grew(
+    members, agencies, django_capture_on_commit_callbacks
+):
+    liaison, shelter = members["liaison"], members["caseworker"]
+    survivor = h.make_survivor(liaison)
+    services.consent_record(
+        actor=liaison,
+        survivor_id=survivor.id,
+        **h.consent_fields(agencies, "shelter", categories=("identity",)),
+    )
+    referral = h.make_referral(liaison, survivor, [agencies["shelter"], agencies["legal"]])
+    with (
+        mock.patch.object(outbox, "publish") as publish,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        services.referral_transition(actor=shelter, referral_id=referral.id, action="accept")
+    # Masked for the referrer, nothing to legal aid: only the shelter's stream grew.
+    publish.assert_called_once_with({agencies["shelter"].id: 2})
+    (entry,) = StreamEntry.objects.filter(event__kind="referral.accepted")
+    assert (entry.agency_id, entry.seq) == (agencies["shelter"].id, 2)
