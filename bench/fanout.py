@@ -201,7 +201,7 @@ async def bench_service(port: int, world: dict, count: int, changes: int, origin
             (f"ws://127.0.0.1:{port}/ws/v1/events/", {"Cookie": f"sessionid={k}"}, origin)
             for k in keys
         ],
-        hello={"type": "hello", "after": await sync_to_async(head)()},
+        hello={"type": "hello", "after": await sync_to_async(head)(world["caseworker"])},
     )
     connect_seconds = time.perf_counter() - started
     await asyncio.sleep(1)  # let the hellos' work settle: measure idle sockets
@@ -263,10 +263,10 @@ async def bench_baseline(port: int, count: int, changes: int, origin: str) -> di
     return {"samples": receivers.samples}
 
 
-def head() -> int:
+def head(member) -> int:
     from coordination.event_stream import head_seq
 
-    return head_seq()
+    return head_seq(member.agency_id)
 
 
 def transition(port: int, world: dict, body: dict) -> None:
