@@ -10,9 +10,9 @@ and then streams live events, all in ``seq`` order — the agency's own numberin
 Live nudges from the channel layer only say "your agency's stream reached N"; the
 socket reads that stream from its own ``last_seq`` and asks the access rule for each
 event, so replay and live never gap or overlap, and a lost nudge costs latency, never
-an event. Before
-each delivery and at each heartbeat the socket re-checks its member and credential;
-logout, deactivation and role changes also close it at once through the user's group.
+an event. Before each delivery and at each heartbeat the socket re-checks its member
+and credential; logout, deactivation and role changes also close it at once through
+the user's group. Every refusal, a malformed message included, is audited (``denied``).
 """
 
 from __future__ import annotations
