@@ -1,6 +1,6 @@
 """Fan-out benchmark: commit-to-receipt latency of live events on one Daphne process.
 
-    .venv/bin/python bench/fanout.py [--sockets 100 500 1000] [--changes 20]
+    .venv/bin/python bench/fanout.py [--sockets 100 500 1000] [--changes 20] [--quick]
 
 For each N it opens N WebSockets (caseworker sessions of the recipient agency, so every
 event reaches every socket), makes a stream of status changes through the REST API of
@@ -15,6 +15,11 @@ The embedded profile (a throwaway SQLite file, in-memory channel layer) is the
 default. With SRN_PROFILE=production and its environment it runs against the given
 PostgreSQL and Redis, which must be throwaway: pass --throwaway-database to confirm.
 Everything runs on 127.0.0.1; every wait is bounded.
+
+It also prints the service Daphne's resident memory per idle socket (after the N
+sockets have said hello, before the first change), and ends with one machine-readable
+line for the largest N: ``RESULT fanout_p50_ratio=<x> fanout_p99_ratio=<y> sockets=<N>``.
+``--quick`` (100 and 300 sockets, 20 changes) takes under two minutes embedded.
 """
 
 from __future__ import annotations
@@ -43,6 +48,24 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def daphne_rss(port: int) -> int | None:
+    """Resident bytes of the Daphne serving ``port`` (from Linux's /proc), else None."""
+    wanted = str(port).encode()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+            # ``daphne`` is a script: argv is the interpreter, then its path.
+            if not any(arg.endswith(b"/daphne") for arg in argv[:2]) or wanted not in argv:
+                continue
+            status = (cmdline.parent / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
 def setup_django(production: bool) -> None:
     if not production:
         os.environ["SRN_DATA_DIR"] = tempfile.mkdtemp(prefix="srn-bench-")
@@ -66,6 +89,7 @@ def seed() -> dict:
 
     from agencies import services as agency_services
     from agencies.models import Agency, AgencyKind, Membership, Role
+    from consent import services as consent_services
     from coordination import services
 
     suffix = str(int(time.time() * 1000))
@@ -82,7 +106,7 @@ def seed() -> dict:
     caseworker = Membership.objects.create(
         user=users.create_user(f"bench-caseworker-{suffix}"), agency=shelter, role=Role.CASEWORKER
     )
-    survivor = services.survivor_create(actor=liaison, data={"given_name": "bench"})
+    survivor = consent_services.survivor_create(actor=liaison, data={"given_name": "bench"})
     services.consent_record(
         actor=liaison,
         survivor_id=survivor.id,
@@ -105,7 +129,7 @@ def seed() -> dict:
         urgency="routine",
     )
     for action in ("accept", "start"):
-        services.transition(actor=caseworker, referral_id=referral.id, action=action)
+        services.referral_transition(actor=caseworker, referral_id=referral.id, action=action)
     _, token = agency_services.token_issue(member=caseworker)
     return {"caseworker": caseworker, "referral": referral.id, "token": token, "next": "hold"}
 
@@ -170,15 +194,21 @@ async def bench_service(port: int, world: dict, count: int, changes: int, origin
     from asgiref.sync import sync_to_async
 
     keys = await sync_to_async(sessions_for)(world["caseworker"].user, count)
+    rss_before = daphne_rss(port)
     started = time.perf_counter()
     sockets = await open_sockets(
         [
             (f"ws://127.0.0.1:{port}/ws/v1/events/", {"Cookie": f"sessionid={k}"}, origin)
             for k in keys
         ],
-        hello={"type": "hello", "after": await sync_to_async(head)()},
+        hello={"type": "hello", "after": await sync_to_async(head)(world["caseworker"])},
     )
     connect_seconds = time.perf_counter() - started
+    await asyncio.sleep(1)  # let the hellos' work settle: measure idle sockets
+    rss_after = daphne_rss(port)
+    per_socket = None
+    if rss_before is not None and rss_after is not None:
+        per_socket = (rss_after - rss_before) / count
     receivers = Receivers()
 
     async def listen(socket):
@@ -204,7 +234,11 @@ async def bench_service(port: int, world: dict, count: int, changes: int, origin
         await socket.close()
     for task in listeners:
         task.cancel()
-    return {"samples": receivers.samples, "connect_seconds": connect_seconds}
+    return {
+        "samples": receivers.samples,
+        "connect_seconds": connect_seconds,
+        "bytes_per_socket": per_socket,
+    }
 
 
 async def bench_baseline(port: int, count: int, changes: int, origin: str) -> dict:
@@ -229,10 +263,10 @@ async def bench_baseline(port: int, count: int, changes: int, origin: str) -> di
     return {"samples": receivers.samples}
 
 
-def head() -> int:
+def head(member) -> int:
     from coordination.event_stream import head_seq
 
-    return head_seq()
+    return head_seq(member.agency_id)
 
 
 def transition(port: int, world: dict, body: dict) -> None:
@@ -255,7 +289,12 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, nargs="+", default=[100, 500, 1000])
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--throwaway-database", action="store_true")
+    parser.add_argument(
+        "--quick", action="store_true", help="100 and 300 sockets, 20 changes (under 2 min)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.sockets, args.changes = [100, 300], 20
     production = os.environ.get("SRN_PROFILE") == "production"
     if production and not args.throwaway_database:
         parser.error("the production profile writes to DATABASE_URL: pass --throwaway-database")
@@ -277,8 +316,9 @@ def main() -> None:
     print(f"fan-out on one Daphne per side, {profile} profile, {args.changes} changes per N")
     print(
         f"{'N':>6} {'baseline p50/p99 ms':>22} {'service p50/p99 ms':>22} "
-        f"{'ratio p50':>10} {'ratio p99':>10} {'connect s':>10}"
+        f"{'ratio p50':>10} {'ratio p99':>10} {'connect s':>10} {'KiB/idle socket':>16}"
     )
+    result = ""
     with (
         processes.daphnes(1, env=env) as (service_port,),
         processes.daphnes(1, env=env, app="bench.echo_asgi:application") as (echo_port,),
@@ -288,11 +328,19 @@ def main() -> None:
             srn = asyncio.run(bench_service(service_port, world, count, args.changes, origin))
             b50, b99 = (percentile(base["samples"], q) * 1000 for q in (0.5, 0.99))
             s50, s99 = (percentile(srn["samples"], q) * 1000 for q in (0.5, 0.99))
+            memory = srn["bytes_per_socket"]
+            memory = f"{memory / 1024:>16.1f}" if memory is not None else f"{'n/a':>16}"
             print(
                 f"{count:>6} {b50:>10.1f} / {b99:>9.1f} {s50:>10.1f} / {s99:>9.1f} "
-                f"{s50 / b50:>10.1f} {s99 / b99:>10.1f} {srn['connect_seconds']:>10.1f}",
+                f"{s50 / b50:>10.1f} {s99 / b99:>10.1f} {srn['connect_seconds']:>10.1f} "
+                f"{memory}",
                 flush=True,
             )
+            result = (
+                f"RESULT fanout_p50_ratio={s50 / b50:.2f} fanout_p99_ratio={s99 / b99:.2f} "
+                f"sockets={count}"
+            )
+    print(result, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,65 +1,113 @@
-"""The event stream as the caller's agency may see it: outbox reads filtered by the
-access rule at delivery time. Shared by ``GET /api/v1/events/`` and the WebSocket."""
+"""The event stream as the caller's agency may see it: its own stream (written by
+``coordination.outbox``), in its own numbering, filtered again by the access rule at
+delivery time. Shared by ``GET /api/v1/events/`` and the WebSocket.
+
+An agency's ``seq`` counts only events it was entitled to when they happened, so its
+numbers never tell it of a change it may not see. Delivery asks the rule *now*: an
+entry it may no longer see (after a revocation) is skipped, and ``last_seq`` moves
+past it — the agency once had the right to that news, so the gap tells it nothing new.
+Streams written before per-agency numbering keep the old network numbers (see
+migration ``0006_agency_streams_backfill``), so an old ``seq`` resumes where it was.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Prefetch
 
 from agencies.models import Membership
 from coordination import access
-from coordination.models import Event, EventCounter, RecipientStatus
+from coordination.models import RecipientStatus, StreamCounter, StreamEntry
 
-# Outbox rows read per query; a long replay is several batches.
+# Stream entries read per query; a long replay is several batches.
 EVENT_BATCH = 500
 
 
-# What the access rule needs of an event and its referral — no encrypted field is read.
-_EVENT_FIELDS = (
-    *("seq", "kind", "referral_id", "survivor_ref", "agency_id", "status", "at"),
-    *("referral__id", "referral__referring_agency_id", "referral__survivor_id"),
+# What the access rule needs of an entry, its event and its referral — no encrypted
+# field is read.
+_ENTRY_FIELDS = (
+    *("agency_id", "seq", "event_id"),
+    *("event__seq", "event__kind", "event__referral_id", "event__survivor_ref"),
+    *("event__agency_id", "event__status", "event__at"),
+    *("event__referral__id", "event__referral__referring_agency_id"),
+    "event__referral__survivor_id",
 )
 
 
 @dataclass(frozen=True)
+class StreamEvent:
+    """One event as one agency's stream numbers it."""
+
+    seq: int  # in the agency's stream
+    kind: str
+    referral_id: object
+    survivor_ref: str
+    agency_id: int | None
+    status: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Batch:
-    events: list[Event]
-    last_seq: int  # the last outbox seq examined: where the next read starts
+    events: list[StreamEvent]
+    last_seq: int  # the last stream seq examined: where the next read starts
     more: bool  # the batch was full; there may be more after ``last_seq``
 
 
-def head_seq() -> int:
-    """The newest committed ``seq`` (0 before the first event)."""
-    return EventCounter.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+def head_seq(agency_id: int) -> int:
+    """The newest committed ``seq`` of the agency's stream (0 before its first)."""
+    found = StreamCounter.objects.filter(agency_id=agency_id).values_list("seq", flat=True)
+    return found.first() or 0
 
 
 def events_after(member: Membership, after: int, *, limit: int | None = None) -> Batch:
-    """The events after ``after`` that the member's agency may receive now, in ``seq``
-    order, examining at most ``limit`` outbox rows (a constant number of queries)."""
+    """The events after ``after`` in the member's agency's stream that it may receive
+    now, in ``seq`` order, examining at most ``limit`` entries (a constant number of
+    queries)."""
     limit = limit or EVENT_BATCH
     rows = list(
-        Event.objects.filter(seq__gt=after)
+        StreamEntry.objects.filter(agency_id=member.agency_id, seq__gt=after)
         .order_by("seq")
-        .select_related("referral")
-        .only(*_EVENT_FIELDS)
+        .select_related("event__referral")
+        .only(*_ENTRY_FIELDS)
         .prefetch_related(
             Prefetch(
-                "referral__recipients",
+                "event__referral__recipients",
                 queryset=RecipientStatus.objects.only("referral_id", "agency_id"),
             )
         )[:limit]
     )
     if not rows:
         return Batch([], after, more=False)
+    allowed = {
+        event.pk
+        for event in access.deliverable_events(
+            member.agency_id, [row.event for row in rows], role=member.role
+        )
+    }
     return Batch(
-        access.deliverable_events(member.agency_id, rows, role=member.role),
+        [_shown(row) for row in rows if row.event_id in allowed],
         rows[-1].seq,
         more=len(rows) == limit,
     )
 
 
-def event_payload(event: Event) -> dict:
+def _shown(row: StreamEntry) -> StreamEvent:
+    event = row.event
+    return StreamEvent(
+        seq=row.seq,
+        kind=event.kind,
+        referral_id=event.referral_id,
+        survivor_ref=event.survivor_ref,
+        agency_id=event.agency_id,
+        status=event.status,
+        at=event.at,
+    )
+
+
+def event_payload(event: StreamEvent) -> dict:
     """The wire form of an event: ids, ``ref`` and states, never PII."""
     payload = {
         "type": "event",

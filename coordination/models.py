@@ -152,6 +152,41 @@ class EventCounter(models.Model):
         return f"event counter #{self.seq}"
 
 
+class StreamEntry(models.Model):
+    """One event in one agency's stream, numbered in that agency's own sequence.
+
+    Written with the event, in its transaction, for each agency that may hear of it
+    at that moment; ``seq`` comes from the agency's ``StreamCounter`` locked for the
+    append, so an agency's numbers are gap-free, follow commit order and advance only
+    over events it was entitled to. Delivery still asks the access rule again.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    seq = models.BigIntegerField()
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="stream_entries")
+
+    class Meta:
+        ordering = ["agency_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "seq"], name="one_stream_seq_per_agency")
+        ]
+
+    def __str__(self) -> str:
+        return f"agency {self.agency_id} #{self.seq}"
+
+
+class StreamCounter(models.Model):
+    """The last ``seq`` of one agency's stream (a missing row reads as 0)."""
+
+    agency = models.OneToOneField(
+        Agency, primary_key=True, on_delete=models.PROTECT, related_name="+"
+    )
+    seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"agency {self.agency_id} stream #{self.seq}"
+
+
 class IdempotencyRecord(models.Model):
     """A creating POST's key, request fingerprint and response, per user.
 

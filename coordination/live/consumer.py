@@ -4,13 +4,15 @@ Handshake (DESIGN.md wire contract): the Origin must be on the allow-list; a bro
 is authenticated by its session cookie, any other client by a single-use ticket in its
 first message, ``{"type": "hello", "after": SEQ, "ticket": ...}``. The server replays
 every event after ``SEQ`` the caller's agency may see, answers ``{"type": "ready"}``
-and then streams live events, all in ``seq`` order.
+and then streams live events, all in ``seq`` order — the agency's own numbering (see
+``coordination.event_stream``).
 
-Live nudges from the channel layer only say "seq N exists"; the socket reads the
-outbox from its own ``last_seq`` and asks the access rule for each event, so replay
-and live never gap or overlap, and a lost nudge costs latency, never an event. Before
-each delivery and at each heartbeat the socket re-checks its member and credential;
-logout, deactivation and role changes also close it at once through the user's group.
+Live nudges from the channel layer only say "your agency's stream reached N"; the
+socket reads that stream from its own ``last_seq`` and asks the access rule for each
+event, so replay and live never gap or overlap, and a lost nudge costs latency, never
+an event. Before each delivery and at each heartbeat the socket re-checks its member
+and credential; logout, deactivation and role changes also close it at once through
+the user's group. Every refusal, a malformed message included, is audited (``denied``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from audit.models import Action
 from audit.recorder import record
 from coordination import event_stream
 from coordination.live import sharing
-from coordination.outbox import EVENTS_GROUP
+from coordination.outbox import stream_group
 
 logger = logging.getLogger(__name__)
 
@@ -112,12 +114,12 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if text_data is None or len(text_data) > HELLO_MAX_BYTES:
-            await self._fail("invalid_message", "Send one JSON text message.", CLOSE_BAD_MESSAGE)
+            await self._refuse_message("invalid_message", "Send one JSON text message.")
             return
         try:
             content = json.loads(text_data)
         except ValueError:
-            await self._fail("invalid_message", "Messages must be JSON.", CLOSE_BAD_MESSAGE)
+            await self._refuse_message("invalid_message", "Messages must be JSON.")
             return
         await self.receive_json(content)
 
@@ -127,41 +129,29 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
             return
         if kind != "hello" or self.last_seq is not None:
-            await self._fail(
-                "invalid_message",
-                "The first message must be a hello, and there is only one.",
-                CLOSE_BAD_MESSAGE,
+            await self._refuse_message(
+                "invalid_message", "The first message must be a hello, and there is only one."
             )
             return
         after = content.get("after")
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            await self._fail(
-                "invalid_after", "after must be the last seq seen (0 for all).", CLOSE_BAD_MESSAGE
+            await self._refuse_message(
+                "invalid_after", "after must be the last seq seen (0 for all)."
             )
             return
         if self.member is None and not await self._redeem(content.get("ticket")):
             return
-        if after > await database_sync_to_async(event_stream.head_seq)():
-            await self._fail(
-                "invalid_after", "after is beyond the newest event.", CLOSE_BAD_MESSAGE
-            )
+        head = await database_sync_to_async(event_stream.head_seq)(self.member.agency_id)
+        if after > head:
+            await self._refuse_message("invalid_after", "after is beyond the newest event.")
             return
         await self._subscribe(after)
 
     # --- channel-layer messages -----------------------------------------------------------
 
     async def events_changed(self, message):
-        """A nudge: ``seq`` exists. Skip it without a query when the access rule could
-        never deliver it to this agency and it is the very next one."""
+        """A nudge: the agency's stream reached ``seq``."""
         if self.last_seq is None or self.closing or message["seq"] <= self.last_seq:
-            return
-        audience = message.get("audience")
-        if (
-            message["seq"] == self.last_seq + 1
-            and audience is not None
-            and self.member.agency_id not in audience
-        ):
-            self.last_seq = message["seq"]
             return
         await self._pump(known=message["seq"])
 
@@ -193,8 +183,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def _subscribe(self, after: int):
         for task in self.tasks:
             task.cancel()  # the hello deadline
-        await self.channel_layer.group_add(EVENTS_GROUP, self.channel_name)
-        self.groups_joined.append(EVENTS_GROUP)
+        group = stream_group(self.member.agency_id)
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.append(group)
         await self._record(Action.WS_SUBSCRIBE, {"after": after})
         self.last_seq = after
         if not await self._pump():
@@ -260,6 +251,14 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def _refuse(self, reason: str, member: Membership | None, code: int):
         await self._audit_refusal(reason, member)
         await self._fail(reason, "Not authorised to follow events.", code)
+
+    async def _refuse_message(self, reason: str, detail: str):
+        """A message the protocol does not allow: audited like every refusal, then
+        closed with 4400."""
+        if self.closing:
+            return
+        await self._audit_refusal(reason, self.member)
+        await self._fail(reason, detail, CLOSE_BAD_MESSAGE)
 
     async def _fail(self, code: str, detail: str, close_code: int):
         if self.closing:

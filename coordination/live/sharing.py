@@ -1,14 +1,15 @@
 """Per-process coalescing for live sockets.
 
-When one event is committed, every socket of the process wakes at once. Each must
-re-check its member and credential and read the outbox through the access rule; done
+When one event is committed, every socket of the agencies that may hear of it wakes at
+once (each agency's sockets share a channel-layer group). Each must re-check its member
+and credential and read its agency's stream through the access rule; done
 one by one that is a few queries per socket, so latency grows with the number of
 sockets. Here the sockets of one event loop share the work:
 
 * ``entitled``: the checks that arrive within 2 ms go to the database as one batch
   (``agencies.live_auth.entitled_many``);
 * ``events_after``: sockets of the same agency waiting from the same ``seq`` share one
-  read (the access rule decides per agency and role, never per user).
+  read (streams are per agency, the access rule per agency and role, never per user).
 
 Nothing is cached beyond the moment: a check or read that is in flight is shared, a
 new one starts after it returns.

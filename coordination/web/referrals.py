@@ -65,7 +65,7 @@ def _rows(request, direction: str) -> tuple[list[dict], str]:
 
 def _list_page(request, direction: str, template: str, partial: bool):
     # Read before the data: whatever commits after it reaches the page's socket.
-    seq = event_stream.head_seq()
+    seq = event_stream.head_seq(request.member.agency_id)
     rows, following = _rows(request, direction)
     context = {"rows": rows, "seq": seq, "direction": direction, "following": following}
     return render(request, "web/_referral_table.html" if partial else template, context)
@@ -117,7 +117,7 @@ def referral(request, referral_id):
     recipient's first read marks it ``received``. Missing and not released read alike.
     """
     member = request.member
-    seq = event_stream.head_seq()
+    seq = event_stream.head_seq(member.agency_id)
     found, decision = services.referral_open(actor=member, referral_id=referral_id)
     release = decision.release(found)
     data = presenters.referral_shown(found, decision)

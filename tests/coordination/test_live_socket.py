@@ -220,6 +220,23 @@ async def test_bad_hellos_get_an_error_code_and_a_close(members, world, message)
     assert error["type"] == "error"
     assert error["code"] in {"invalid_message", "invalid_after"}
     assert await h.closed_with(socket) == consumers.CLOSE_BAD_MESSAGE
+    # Audited like every other refusal: who, and which code.
+    denied = await h.run(
+        lambda: list(AuditEntry.objects.filter(object_type="ws", action="denied"))
+    )()
+    assert [e.detail for e in denied] == [{"code": error["code"]}]
+    assert denied[0].outcome == "denied"
+    assert denied[0].actor_user_id == members["caseworker"].user_id
+
+
+async def test_a_second_hello_closes_the_socket_and_is_audited(members, world):
+    socket, _ = await h.open_session_socket(members["caseworker"])
+    await socket.send_json_to({"type": "hello", "after": 0})
+    assert (await socket.receive_json_from())["code"] == "invalid_message"
+    assert await h.closed_with(socket) == consumers.CLOSE_BAD_MESSAGE
+    denied = await h.run(lambda: AuditEntry.objects.get(object_type="ws", action="denied"))()
+    assert denied.detail == {"code": "invalid_message"}
+    assert denied.actor_agency == "shelter"
 
 
 async def test_a_socket_that_never_says_hello_is_closed(members, world, settings):
@@ -426,6 +443,40 @@ async def test_referrer_without_status_updates_hears_no_masked_change(members, a
     (cancelled,) = await h.next_events(socket, 1)
     assert cancelled["status"] == "cancelled"
     await socket.disconnect()
+
+
+async def test_a_masked_change_moves_none_of_the_referrers_numbers(members, agencies, settings):
+    """The referrer's ``ready``, heartbeats and next ``seq`` count only what it is shown:
+    the hidden acceptance leaves no jump for it to notice."""
+    settings.WS_HEARTBEAT_SECONDS = 0.5
+    liaison, shelter = members["liaison"], members["caseworker"]
+    survivor = await h.run(h.make_survivor)(liaison)
+    await h.run(services.consent_record)(
+        actor=liaison,
+        survivor_id=survivor.id,
+        **h.consent_fields(agencies, "shelter", categories=("identity",)),
+    )
+    referral = await h.run(h.make_referral)(liaison, survivor, [agencies["shelter"]])
+    socket = h.communicator(cookie=await h.run(h.session_cookie)(liaison))
+    assert (await socket.connect())[0]
+    await socket.send_json_to({"type": "hello", "after": 0})
+    requested = await socket.receive_json_from()
+    assert (requested["seq"], requested["status"]) == (1, "requested")
+    assert await socket.receive_json_from() == {"type": "ready", "last_seq": 1}
+
+    for action in ("accept", "start"):
+        await h.run(services.referral_transition)(
+            actor=shelter, referral_id=referral.id, action=action
+        )
+    assert await socket.receive_json_from(timeout=3) == {"type": "heartbeat", "last_seq": 1}
+    await h.run(services.referral_transition)(
+        actor=liaison, referral_id=referral.id, action="cancel", reason="canary-reason"
+    )
+    (cancelled,) = await h.next_events(socket, 1)
+    assert (cancelled["seq"], cancelled["status"]) == (2, "cancelled")
+    assert await socket.receive_json_from(timeout=3) == {"type": "heartbeat", "last_seq": 2}
+    await socket.disconnect()
+    assert [e["seq"] for e in await h.run(rest_stream)(liaison)] == [1, 2]
 
 
 # --- cut-offs -------------------------------------------------------------------------------

@@ -26,9 +26,13 @@ def test_inbox_is_empty_for_a_recipient_without_consent(released, members, brows
 
 
 def test_page_carries_the_outbox_position_for_live_updates(released, members, browser):
-    from coordination.models import EventCounter
+    from coordination.models import StreamCounter
 
-    EventCounter.objects.update_or_create(pk=1, defaults={"seq": 41})
+    # The page carries its agency's stream position, not another agency's.
+    StreamCounter.objects.update_or_create(
+        agency=members["caseworker"].agency, defaults={"seq": 41}
+    )
+    StreamCounter.objects.update_or_create(agency=members["liaison"].agency, defaults={"seq": 97})
     page = browser(members["caseworker"]).get("/inbox/").content.decode()
     assert 'data-seq="41"' in page
     assert 'data-live-src="/inbox/table/"' in page
