@@ -150,7 +150,7 @@ def test_a_checkpoint_signed_with_the_attackers_own_key_is_refused(settings):
 def test_verify_audit_command_exits_non_zero_and_names_the_entry(tmp_path, capsys):
     build()
     call_command("audit_checkpoint", export=str(tmp_path / "cp.json"))
-    assert json.loads((tmp_path / "cp.json").read_text())[0]["seq"] == 6
+    assert json.loads((tmp_path / "cp.json").read_text())[-1]["seq"] == 6
     call_command("verify_audit", "--no-progress")
     assert "intact: 6 entries" in capsys.readouterr().out
     tamper("UPDATE audit_auditentry SET outcome = 'denied' WHERE seq = 2")
