@@ -22,7 +22,6 @@ from django.utils.dateparse import parse_datetime
 from audit import field_digest
 from audit.chain import (
     HASHED_FIELDS,
-    canonical_time,
     fast_canonical_bytes,
     hash_bytes,
     reference_bytes,
@@ -62,7 +61,10 @@ def canonical_at(value) -> str:
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
     assert isinstance(value, datetime)
-    return canonical_time(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    # Naive values are UTC (Django stores them so); isoformat is strftime's text, faster.
+    return value.isoformat(timespec="microseconds") + "Z"
 
 
 def _json(value):

@@ -46,8 +46,11 @@ def _rewrite_from(seq):
 
 
 def _drop_stored_checkpoints():
-    _sql("DELETE FROM audit_checkpoint", table="audit_checkpoint",
-         trigger="audit_checkpoint_append_only")
+    _sql(
+        "DELETE FROM audit_checkpoint",
+        table="audit_checkpoint",
+        trigger="audit_checkpoint_append_only",
+    )
 
 
 @pytest.mark.django_db(transaction=True)
