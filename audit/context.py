@@ -29,7 +29,7 @@ class RequestContext:
 class RequestState:
     """What this request has done so far, for the layers that answer it.
 
-    ``denied_entry`` is the (seq, hash) of a ``denied`` entry written during the
+    ``denied_entry`` is the (pk, request id) of a ``denied`` entry written during the
     request: a refusal hook records one only if that entry did not survive (it may
     have been rolled back with the transaction it was written in). ``request`` is
     the ``HttpRequest``, read late (DRF authenticates after the middleware ran).

@@ -28,8 +28,8 @@ def denial_recorded() -> bool:
     written = context.state().denied_entry
     if written is None:
         return False
-    seq, digest = written
-    return AuditEntry.objects.filter(seq=seq, hash=digest).exists()
+    pk, request_id = written
+    return AuditEntry.objects.filter(pk=pk, request_id=request_id).exists()
 
 
 def object_of(resolver_match) -> tuple[str, str]:

@@ -39,7 +39,8 @@ class Outcome(models.TextChoices):
 
 
 class AuditEntry(models.Model):
-    seq = models.BigIntegerField(unique=True, editable=False)
+    # Null while the entry waits to be sealed (linked into the chain) by ``audit.sealer``.
+    seq = models.BigIntegerField(unique=True, null=True, editable=False)
     at = models.DateTimeField(editable=False, db_index=True)
 
     actor_user_id = models.BigIntegerField(null=True, blank=True)
@@ -61,8 +62,11 @@ class AuditEntry(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=256, blank=True)
 
-    prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001 (null: unsealed; unique allows many)
+    # "<rows>:<last pk>:<sha256>" of the request's django-auditlog rows, set when sealed
+    # (``audit.field_digest``); hashed with the entry when not empty.
+    field_changes = models.CharField(max_length=100, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["seq"]
@@ -77,11 +81,16 @@ class AuditEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.action} {self.outcome}"
+        return f"#{self.seq or 'pending'} {self.action} {self.outcome}"
+
+    @property
+    def sealed(self) -> bool:
+        return self.hash is not None
 
 
 class ChainHead(models.Model):
-    """One row: the newest entry's seq and hash. Locking it serialises appends."""
+    """One row: the newest sealed entry's seq and hash. Only the sealer locks it, in a
+    short transaction of its own (never while a request does its work)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     seq = models.BigIntegerField(default=0)

@@ -1,9 +1,11 @@
 """``record()``: the one way an audit entry is written.
 
-Call it inside the transaction of the access it records. It locks the chain head, so
-concurrent appends serialise and the chain never forks; if the entry cannot be
-written the exception propagates and the caller's transaction (and the access it
-was about to make) rolls back — fail closed.
+Call it inside the transaction of the access it records. The entry is written
+unsealed, so it commits with the access or not at all (if it cannot be written the
+exception propagates and the caller's transaction, and the access it was about to
+make, rolls back: fail closed) and no chain lock is taken while the caller goes on
+with its work. ``audit.sealer`` links it into the chain right after commit, or at
+once when ``record()``'s transaction is the outermost one.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit import context, ledger
-from audit.chain import GENESIS_HASH, content_of, entry_hash
-from audit.models import AuditEntry, ChainHead, Outcome
+from audit import context, sealer
+from audit.chain import content_of
+from audit.models import AuditEntry, Outcome
 
 
 @dataclass(frozen=True)
@@ -46,16 +48,15 @@ def record(
     consent_ids: Iterable[Any] = (),
     detail: dict | None = None,
 ) -> AuditEntry:
-    """Append one entry to the chain and return it.
+    """Append one entry to the trail and return it (sealed, unless it waits for the
+    caller's transaction to commit).
 
     ``detail`` must hold codes and states only — never a free-text value a user typed.
     """
     actor = actor or Actor()
     request = context.current()
     with transaction.atomic():
-        head = _locked_head()
         content = {
-            "seq": head.seq + 1,
             "at": timezone.now(),
             "actor_user_id": actor.user_id,
             "actor_username": actor.username,
@@ -74,23 +75,18 @@ def record(
             "client_ip": request.client_ip,
             "user_agent": request.user_agent,
         }
-        digest = entry_hash(head.hash, content)
-        entry = AuditEntry.objects.create(prev_hash=head.hash, hash=digest, **content)
-        head.seq, head.hash = entry.seq, digest
-        head.save(update_fields=["seq", "hash"])
-        ledger.index_disclosures(entry)
+        entry = AuditEntry.objects.create(**content)
+        if sealer.in_outer_transaction():
+            sealer.seal_after_commit()
+        else:
+            # The last statement of the outermost transaction: take the lock now.
+            for sealed in sealer.seal_pending():
+                if sealed.pk == entry.pk:
+                    for name in sealer.SEALED_FIELDS:
+                        setattr(entry, name, getattr(sealed, name))
     if entry.outcome == Outcome.DENIED:
-        context.state().denied_entry = (entry.seq, entry.hash)
+        context.state().denied_entry = (entry.pk, entry.request_id)
     return entry
-
-
-def _locked_head() -> ChainHead:
-    head = ChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        # Normally made by the migration; a flushed test database lacks it.
-        ChainHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-        head = ChainHead.objects.select_for_update().get(pk=1)
-    return head
 
 
 __all__ = ["SYSTEM", "Actor", "content_of", "record"]

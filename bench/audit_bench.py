@@ -4,6 +4,9 @@
     python bench/audit_bench.py --database-url postgres://user:pw@host:5432/srn
                                                     # throwaway test_<db> on that server
     python bench/audit_bench.py --large 200000      # a smaller run
+    python bench/audit_bench.py --quick             # under two minutes (5k -> 100k)
+
+Ends with one line ``RESULT verify_entries_per_s=<n> ...`` (the large chain).
 
 Builds the chain with real hashes (``audit.chain``) through a bulk path, first
 ``--small`` entries, then extends the same chain to ``--large``. At each size it
@@ -113,11 +116,11 @@ def build(upto: int, rng: random.Random, refs: list[str], batch: int = 5000) -> 
     return time.perf_counter() - started
 
 
-def verify_throughput() -> tuple[float, int, bool]:
+def verify_throughput(workers: int) -> tuple[float, int, bool]:
     from audit.verify import verify_chain
 
     started = time.perf_counter()
-    result = verify_chain()
+    result = verify_chain(workers=workers)
     elapsed = time.perf_counter() - started
     return result.checked / elapsed, result.checked, result.ok
 
@@ -181,12 +184,18 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7, help="runs per filter (median)")
+    parser.add_argument("--quick", action="store_true", help="5k -> 100k entries, 3 runs")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="verification processes"
+    )
     parser.add_argument(
         "--database-url",
         default=os.environ.get("DATABASE_URL"),
         help="PostgreSQL server to create a throwaway test database on (default: SQLite)",
     )
     args = parser.parse_args()
+    if args.quick:
+        args.small, args.large, args.runs = 5_000, 100_000, 3
     if not 0 < args.small < args.large <= 5_000_000:
         parser.error("need 0 < --small < --large <= 5,000,000")
 
@@ -225,7 +234,7 @@ def _run(args, connection) -> int:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
-        rate, checked, ok = verify_throughput()
+        rate, checked, ok = verify_throughput(args.workers)
         filters = measure_filters(client, args.runs)
         figures[size] = (rate, filters)
         print(
@@ -236,6 +245,7 @@ def _run(args, connection) -> int:
         for name, (seconds, queries, rows) in filters.items():
             print(f"  {name:<13} {seconds * 1000:8.2f} ms  {queries} queries  {rows} rows")
     small, large = figures[args.small][1], figures[args.large][1]
+    verified_ok = ok
     print(f"\n== ratio {args.large:,} / {args.small:,} (median of {args.runs} runs) ==")
     for name in small:
         ratio = large[name][0] / small[name][0]
@@ -243,7 +253,13 @@ def _run(args, connection) -> int:
             f"  {name:<13} {small[name][0] * 1000:8.2f} ms -> {large[name][0] * 1000:8.2f} ms"
             f"   x{ratio:5.2f}"
         )
-    return 0
+    print(
+        f"RESULT verify_entries_per_s={figures[args.large][0]:.0f} entries={args.large}"
+        f" ok={verified_ok} workers={args.workers} nproc={os.cpu_count()}"
+        f" database={connection.vendor}",
+        flush=True,
+    )
+    return 0 if verified_ok else 1
 
 
 if __name__ == "__main__":

@@ -309,6 +309,14 @@ WS_HEARTBEAT_SECONDS = env_int("WS_HEARTBEAT_SECONDS", 25, minimum=1)
 WS_HELLO_TIMEOUT_SECONDS = env_int("WS_HELLO_TIMEOUT_SECONDS", 10, minimum=1)
 # Public keys (hex) of earlier audit signing keys whose checkpoints still count.
 AUDIT_TRUSTED_PUBLIC_KEYS = env_list("AUDIT_TRUSTED_PUBLIC_KEYS", [])
+# The sealer signs a checkpoint on its own every N entries, or after this many seconds
+# when the head moved; each is appended to the export file (keep it off the database
+# host in production), which verify_audit reads by default.
+AUDIT_CHECKPOINT_EVERY_ENTRIES = env_int("AUDIT_CHECKPOINT_EVERY_ENTRIES", 1000, minimum=1)
+AUDIT_CHECKPOINT_EVERY_SECONDS = env_int("AUDIT_CHECKPOINT_EVERY_SECONDS", 300, minimum=1)
+AUDIT_CHECKPOINT_EXPORT = env_str(
+    "AUDIT_CHECKPOINT_EXPORT", str(DATA_DIR / "audit-checkpoints.jsonl")
+)
 
 # --- logging: structured enough to grep, never a request body -----------------------
 LOGGING = {

@@ -14,6 +14,12 @@ def _fast_and_plain_http(settings):
 
 
 @pytest.fixture(autouse=True)
+def _private_checkpoint_export(settings, tmp_path):
+    # Each test's exported audit checkpoints (read by verify) start empty.
+    settings.AUDIT_CHECKPOINT_EXPORT = str(tmp_path / "audit-checkpoints.jsonl")
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache
 

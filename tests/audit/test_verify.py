@@ -150,7 +150,7 @@ def test_a_checkpoint_signed_with_the_attackers_own_key_is_refused(settings):
 def test_verify_audit_command_exits_non_zero_and_names_the_entry(tmp_path, capsys):
     build()
     call_command("audit_checkpoint", export=str(tmp_path / "cp.json"))
-    assert json.loads((tmp_path / "cp.json").read_text())[0]["seq"] == 6
+    assert json.loads((tmp_path / "cp.json").read_text())[-1]["seq"] == 6
     call_command("verify_audit", "--no-progress")
     assert "intact: 6 entries" in capsys.readouterr().out
     tamper("UPDATE audit_auditentry SET outcome = 'denied' WHERE seq = 2")
@@ -222,3 +222,33 @@ def test_a_tampered_disclosure_ledger_is_detected(sql, bad_seq):
     result = verify_chain()
     assert (result.ok, result.first_bad_seq) == (False, bad_seq)
     assert "ledger" in result.reason
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ranges_verified_in_parallel_name_the_first_bad_entry():
+    build(20)
+    assert verify_chain(workers=2, chunk_size=6).checked == 20
+    tamper("UPDATE audit_auditentry SET survivor_ref = 'S-FORGED00' WHERE seq = 14")
+    tamper("UPDATE audit_auditentry SET survivor_ref = 'S-FORGED00' WHERE seq = 17")
+    result = verify_chain(workers=2, chunk_size=6)
+    assert (result.ok, result.first_bad_seq, result.checked) == (False, 14, 13)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broken_link_between_ranges_is_named():
+    build(12)
+    tamper("UPDATE audit_auditentry SET prev_hash = %s WHERE seq = 7", ["e" * 64])
+    result = verify_chain(workers=2, chunk_size=6)
+    assert (result.ok, result.first_bad_seq) == (False, 7)
+
+
+def test_since_checkpoint_checks_only_what_follows_the_newest_trusted_one():
+    build(6)
+    checkpoint_write()
+    tamper("UPDATE audit_auditentry SET survivor_ref = 'S-FORGED00' WHERE seq = 2")
+    build(3)
+    result = verify_chain(since_checkpoint=True)
+    assert (result.ok, result.since_seq, result.checked) == (True, 6, 3)
+    assert verify_chain().first_bad_seq == 2  # a whole walk still finds it
+    tamper("UPDATE audit_auditentry SET survivor_ref = 'S-FORGED00' WHERE seq = 8")
+    assert verify_chain(since_checkpoint=True).first_bad_seq == 8
