@@ -33,9 +33,10 @@ def require_compliance_officer(actor: Actor | None) -> Actor:
 
 
 def audit_entries(*, actor: Actor) -> QuerySet[AuditEntry]:
-    """The whole trail, newest first (``-seq``); not audited until shown or exported."""
+    """The sealed trail, newest first (``-seq``); not audited until shown or exported.
+    An entry waiting to be sealed (a second at most) has no place in the chain yet."""
     require_compliance_officer(actor)
-    return AuditEntry.objects.order_by("-seq")
+    return AuditEntry.objects.filter(seq__isnull=False).order_by("-seq")
 
 
 def audit_entries_shown(
