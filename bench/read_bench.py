@@ -349,14 +349,14 @@ def stage_times(client, path: str, reads: int) -> list[tuple[str, float]]:
         ("token auth (knox, 1 query)", s["auth"]),
         ("membership", s["membership"]),
         (
-            "referral fetch (scoped query, prefetch)",
+            "referral fetch (scoped query, statuses, decrypt)",
             s["access_referral"] - s["decision"] - s["audit"],
         ),
         ("access decision", s["decision"]),
         ("audit append (chain head lock, entry, ledger)", s["audit"]),
         ("transaction + first-read check", s["open"] - s["access_referral"]),
         ("ETag", s["etag"]),
-        ("presenter (decrypt, shape)", s["present"]),
+        ("presenter (released fields)", s["present"]),
         ("JSON render", s["render"]),
     ]
     rows.append(("rest: middleware, DRF dispatch, test client", total - sum(t for _, t in rows)))
@@ -459,7 +459,8 @@ def report(mode: str, production: bool, http: dict, local: dict, bare_counts: di
     print("where a repeated detail read's time goes (in-process, mean ms per read):")
     total = local["stages"][-2][1]
     for label, value in local["stages"]:
-        print(f"  {label:<50} {value:>7.2f} {100 * value / total:>5.0f}%")
+        print(f"  {label:<58} {value:>7.2f} {100 * value / total:>5.0f}%")
+    print(f"  {'bare app: total (in-process, same client)':<58} {bare_counts['detail_ms']:>7.2f}")
     return (
         f"RESULT detail_p50_ratio={ms['service'][0.5] / ms['bare'][0.5]:.2f} "
         f"detail_p99_ratio={ms['service'][0.99] / ms['bare'][0.99]:.2f} "
@@ -497,7 +498,9 @@ def main() -> None:
             processes.daphnes(1, env=bare, app="bench.bare.asgi:application") as (bare_port,),
         ):
             http = over_http(plan, (service_port, bare_port), world, seeded, pw)
-        bare_counts = bare_command(bare, "bare_queries", "--username", BARE_USER)
+        bare_counts = bare_command(
+            bare, "bare_queries", "--username", BARE_USER, "--reads", str(plan["reads"] // 4)
+        )
     finally:
         drop_bare_database(bare)
     local = in_process(pw["service"], profile_reads=plan["reads"] // 4)

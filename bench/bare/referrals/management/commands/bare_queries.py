@@ -1,7 +1,9 @@
 """Count the SQL statements of one detail read and one note create of the bare
-project, in-process (Django's test client), excluding SAVEPOINT/RELEASE. Prints JSON."""
+project, in-process (Django's test client), excluding SAVEPOINT/RELEASE, and time
+``--reads`` detail reads in-process. Prints JSON."""
 
 import json
+import time
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -26,8 +28,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--username", required=True)
+        parser.add_argument("--reads", type=int, default=100)
 
-    def handle(self, *args, username, **options):
+    def handle(self, *args, username, reads, **options):
         user = get_user_model().objects.get(username=username)
         token, _ = Token.objects.get_or_create(user=user)
         client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
@@ -45,4 +48,8 @@ class Command(BaseCommand):
             )
         assert response.status_code == 201, response.status_code
         counts["note"] = statements(write)
+        started = time.perf_counter()
+        for _ in range(reads):
+            assert client.get(f"/api/referrals/{referral.pk}/").status_code == 200
+        counts["detail_ms"] = (time.perf_counter() - started) * 1000 / max(reads, 1)
         self.stdout.write(json.dumps(counts))
