@@ -34,6 +34,7 @@ import io
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -503,7 +504,12 @@ def main() -> None:
         )
     finally:
         drop_bare_database(bare)
-    local = in_process(pw["service"], profile_reads=plan["reads"] // 4)
+    try:
+        local = in_process(pw["service"], profile_reads=plan["reads"] // 4)
+    finally:
+        for path in (data_dir, bare["BARE_DATA_DIR"]):
+            if path is not None:
+                shutil.rmtree(path, ignore_errors=True)
     print(report(mode, production, http, local, bare_counts), flush=True)
 
 
