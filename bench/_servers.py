@@ -1,0 +1,100 @@
+"""What the benchmarks that drive Daphne processes over loopback share: the profile's
+Django setup, percentiles, and a keep-alive HTTP/1.1 client that only talks to
+127.0.0.1. Self-contained (imports nothing from the other scripts); the Daphne
+processes themselves are started by ``tests.processes.daphnes``."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+LOOPBACK = "127.0.0.1"
+WAIT = 120  # seconds: the longest any one request or step may take
+# The production profile redirects plain HTTP; the proxy in front says TLS ended there.
+PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def production_profile() -> bool:
+    return os.environ.get("SRN_PROFILE") == "production"
+
+
+def setup_django(production: bool) -> Path | None:
+    """Set up the service's Django in this process and migrate its database: a fresh
+    SQLite file in a temp dir (embedded; its directory is returned), or the given
+    PostgreSQL (production; the caller has confirmed it is throwaway)."""
+    data_dir = None
+    if not production:
+        data_dir = Path(tempfile.mkdtemp(prefix="srn-bench-"))
+        os.environ["SRN_DATA_DIR"] = str(data_dir)
+        for name in ("SRN_PROFILE", "DATABASE_URL", "REDIS_URL"):
+            os.environ.pop(name, None)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "srn.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return data_dir
+
+
+class Loopback:
+    """One keep-alive HTTP/1.1 connection to a port on 127.0.0.1, with default headers.
+
+    ``call`` returns (status, parsed JSON body or None, seconds for the round trip).
+    A connection the server closed while idle is reopened once.
+    """
+
+    def __init__(self, port: int, headers: dict[str, str] | None = None):
+        self.port = port
+        self.headers = {"Accept": "application/json", **PROXY_HEADERS, **(headers or {})}
+        self._connection: http.client.HTTPConnection | None = None
+
+    def _open(self) -> http.client.HTTPConnection:
+        if self._connection is None:
+            self._connection = http.client.HTTPConnection(LOOPBACK, self.port, timeout=WAIT)
+        return self._connection
+
+    def call(self, method: str, path: str, body: dict | None = None):
+        headers = dict(self.headers)
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        for attempt in (1, 2):
+            connection = self._open()
+            started = time.perf_counter()
+            try:
+                connection.request(method, path, body=data, headers=headers)
+                response = connection.getresponse()
+                raw = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.close()
+                if attempt == 2:
+                    raise
+                continue
+            seconds = time.perf_counter() - started
+            if response.getheader("Connection", "").lower() == "close":
+                self.close()
+            parsed = json.loads(raw) if raw and raw[:1] in (b"{", b"[") else None
+            return response.status, parsed, seconds
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
