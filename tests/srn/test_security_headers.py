@@ -84,12 +84,14 @@ def test_session_and_csrf_cookies_are_http_only_same_site_and_secure_in_producti
 
 
 @pytest.mark.production
-def test_production_sends_hsts_on_https_and_redirects_plain_http(client, settings):
+def test_production_sends_hsts_on_https_and_redirects_plain_http(settings):
+    # The middleware reads its settings when the client's handler first loads it.
+    settings.SECURE_SSL_REDIRECT = True
+    client = Client()
     secure = client.get("/healthz", secure=True)
     assert secure.headers["Strict-Transport-Security"] == (
         "max-age=31536000; includeSubDomains; preload"
     )
-    settings.SECURE_SSL_REDIRECT = True
     plain = client.get("/healthz")
     assert plain.status_code == 301
     assert plain.headers["Location"].startswith("https://")
