@@ -38,6 +38,14 @@ def _tag(value) -> dict:
     return {"ETag": f'"{value}"'}
 
 
+def _page(view, queryset, shown, present) -> Response:
+    """One page of a scoped queryset, shown (``shown``, a selector, audits it) and
+    presented, in one transaction: the list entry commits with the read."""
+    with transaction.atomic():
+        page = shown(view.request.member, view.paginate_queryset(queryset))
+        return view.get_paginated_response([present(item) for item in page])
+
+
 def _referral_response(referral, decision: access.Decision, **kwargs) -> Response:
     return Response(
         presenters.referral_shown(referral, decision),
@@ -55,10 +63,8 @@ class SurvivorListView(GenericAPIView):
 
     @extend_schema(operation_id="survivors_list", responses=schema.SurvivorProfile(many=True))
     def get(self, request):
-        with transaction.atomic():
-            page = self.paginate_queryset(selectors.survivors_of(request.member))
-            shown = selectors.survivors_shown(request.member, page)
-            return self.get_paginated_response([presenters.survivor_profile(v) for v in shown])
+        queryset = selectors.survivors_of(request.member)
+        return _page(self, queryset, selectors.survivors_shown, presenters.survivor_profile)
 
     @extend_schema(request=s.SurvivorInputSerializer, responses={201: schema.SurvivorProfile})
     @idempotent
@@ -104,11 +110,8 @@ class ConsentListView(GenericAPIView):
 
     @extend_schema(operation_id="consents_list", responses=schema.ConsentShown(many=True))
     def get(self, request):
-        consents = self.filter_queryset(selectors.consents_of(request.member))
-        with transaction.atomic():
-            page = self.paginate_queryset(consents)
-            shown = selectors.consents_shown(request.member, page)
-            return self.get_paginated_response([presenters.consent_shown(c) for c in shown])
+        queryset = self.filter_queryset(selectors.consents_of(request.member))
+        return _page(self, queryset, selectors.consents_shown, presenters.consent_shown)
 
     @extend_schema(request=s.ConsentInputSerializer, responses={201: schema.ConsentShown})
     @idempotent

@@ -71,30 +71,34 @@ def _list_page(request, direction: str, template: str, partial: bool):
     return render(request, "web/_referral_table.html" if partial else template, context)
 
 
-@require_safe
-@member_page(Role.LIAISON)
-def outgoing(request):
-    """The agency's outgoing referrals with the statuses consent lets it see."""
-    return _list_page(request, "outgoing", "web/outgoing.html", partial=False)
+def _list_view(role: str, direction: str, template: str, *, partial: bool, doc: str = ""):
+    """A list page (or its table, which the page's live updates re-fetch)."""
+
+    @require_safe
+    @member_page(role)
+    def page(request):
+        return _list_page(request, direction, template, partial)
+
+    page.__doc__ = doc
+    return page
 
 
-@require_safe
-@member_page(Role.LIAISON)
-def outgoing_table(request):
-    return _list_page(request, "outgoing", "web/outgoing.html", partial=True)
-
-
-@require_safe
-@member_page(Role.CASEWORKER)
-def inbox(request):
-    """Incoming referrals released to the agency by an active consent."""
-    return _list_page(request, "incoming", "web/inbox.html", partial=False)
-
-
-@require_safe
-@member_page(Role.CASEWORKER)
-def inbox_table(request):
-    return _list_page(request, "incoming", "web/inbox.html", partial=True)
+outgoing = _list_view(
+    Role.LIAISON,
+    "outgoing",
+    "web/outgoing.html",
+    partial=False,
+    doc="The agency's outgoing referrals with the statuses consent lets it see.",
+)
+outgoing_table = _list_view(Role.LIAISON, "outgoing", "web/outgoing.html", partial=True)
+inbox = _list_view(
+    Role.CASEWORKER,
+    "incoming",
+    "web/inbox.html",
+    partial=False,
+    doc="Incoming referrals released to the agency by an active consent.",
+)
+inbox_table = _list_view(Role.CASEWORKER, "incoming", "web/inbox.html", partial=True)
 
 
 def _actions(release, shown_statuses: list[str]) -> list[dict]:
