@@ -36,6 +36,19 @@ class Actor:
 SYSTEM = Actor(username="system")
 
 
+def _storable(value):
+    """PostgreSQL stores no NUL character in text or jsonb: a client-written value that
+    carries one (``%00`` in a query string, a header) is kept with it visibly replaced,
+    rather than failing the access it records."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(item) for item in value]
+    return value
+
+
 def record(
     *,
     action: str,
@@ -56,25 +69,27 @@ def record(
     actor = actor or Actor()
     request = context.current()
     with transaction.atomic():
-        content = {
-            "at": timezone.now(),
-            "actor_user_id": actor.user_id,
-            "actor_username": actor.username,
-            "actor_agency_id": actor.agency_id,
-            "actor_agency": actor.agency,
-            "actor_role": actor.role,
-            "action": str(action),
-            "object_type": object_type,
-            "object_id": str(object_id) if object_id not in (None, "") else "",
-            "survivor_ref": survivor_ref or "",
-            "categories": sorted({str(category) for category in categories}),
-            "consent_ids": sorted({str(consent_id) for consent_id in consent_ids}),
-            "outcome": str(outcome),
-            "detail": detail or {},
-            "request_id": request.request_id,
-            "client_ip": request.client_ip,
-            "user_agent": request.user_agent,
-        }
+        content = _storable(
+            {
+                "at": timezone.now(),
+                "actor_user_id": actor.user_id,
+                "actor_username": actor.username,
+                "actor_agency_id": actor.agency_id,
+                "actor_agency": actor.agency,
+                "actor_role": actor.role,
+                "action": str(action),
+                "object_type": object_type,
+                "object_id": str(object_id) if object_id not in (None, "") else "",
+                "survivor_ref": survivor_ref or "",
+                "categories": sorted({str(category) for category in categories}),
+                "consent_ids": sorted({str(consent_id) for consent_id in consent_ids}),
+                "outcome": str(outcome),
+                "detail": detail or {},
+                "request_id": request.request_id,
+                "client_ip": request.client_ip,
+                "user_agent": request.user_agent,
+            }
+        )
         entry = AuditEntry.objects.create(**content)
         if sealer.in_outer_transaction():
             sealer.seal_after_commit()

@@ -13,6 +13,7 @@ from audit.chain import (
     fast_canonical_bytes,
     payload_of,
 )
+from audit.models import AuditEntry
 from audit.recorder import Actor, record
 from audit.verify import verify_chain
 
@@ -92,3 +93,13 @@ def test_stored_entries_with_every_kind_of_value_verify_from_raw_rows():
         )
     result = verify_chain()
     assert (result.ok, result.checked) == (True, len(VECTORS))
+
+
+@pytest.mark.django_db
+def test_a_nul_character_from_a_client_is_stored_replaced_and_the_chain_verifies(client):
+    # PostgreSQL refuses NUL in text and jsonb: the refusal's entry must still be written.
+    response = client.get("/api/v1/audit/entries/?agency=x%00y", HTTP_USER_AGENT="agent\x00")
+    assert response.status_code in (401, 403)
+    entry = AuditEntry.objects.order_by("-id").first()
+    assert "\x00" not in entry.user_agent
+    assert verify_chain().ok
