@@ -6,7 +6,8 @@ open outgoing page updates live; a revocation makes the referral vanish from the
 caseworker's open inbox; a compliance officer finds every one of those accesses, in
 the audit search and in the survivor's disclosure ledger; deactivating the caseworker
 sends their open page to the sign-in form.
-Screenshots of each main page go to tests/browser/screenshots/ (fake demo data only).
+Screenshots of each main page go to tests/browser/screenshots/ (ignored by git; fake demo
+data only). The README shows a curated copy from docs/screenshots/.
 """
 
 from __future__ import annotations
