@@ -9,6 +9,8 @@ from __future__ import annotations
 from auditlog.admin import LogEntryAdmin
 from django.contrib import admin
 
+from audit.chain import HASHED_FIELDS
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """View only, for everyone (superusers included); no actions, no bulk delete."""
@@ -34,20 +36,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return self.admin_site.has_permission(request)
 
 
+ENTRY_PAGE_ONLY = frozenset(
+    {"actor_user_id", "actor_agency_id", "categories", "consent_ids", "detail"}
+    | {"request_id", "client_ip", "user_agent"}
+)
+
+
 class AuditEntryAdmin(ReadOnlyAdmin):
     audit_object_type = "audit_entry"
-    list_display = [
-        "seq",
-        "at",
-        "actor_username",
-        "actor_agency",
-        "actor_role",
-        "action",
-        "object_type",
-        "object_id",
-        "survivor_ref",
-        "outcome",
-    ]
+    # The chain's fields, in its order, less the ids and particulars an entry's own
+    # page shows.
+    list_display = [name for name in HASHED_FIELDS if name not in ENTRY_PAGE_ONLY]
     list_filter = ["action", "outcome", "actor_role"]
     # Exact matches only: each is an indexed identifier, not free text.
     search_fields = [

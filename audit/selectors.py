@@ -29,6 +29,22 @@ def require_compliance_officer(actor: Actor | None) -> Actor:
     return actor
 
 
+def _page_shown(actor: Actor, object_type: str, page, survivor_ref: str = "", **detail) -> list:
+    """One ``list`` entry for a page shown to a compliance officer: its size, and
+    ``detail``'s particulars (the filters)."""
+    require_compliance_officer(actor)
+    page = list(page)
+    particulars = {"count": len(page), **detail}
+    record(
+        action=Action.LIST,
+        actor=actor,
+        object_type=object_type,
+        survivor_ref=survivor_ref,
+        detail=particulars,
+    )
+    return page
+
+
 # --- the trail -------------------------------------------------------------------------
 
 
@@ -44,15 +60,7 @@ def audit_entries_shown(
 ) -> list[AuditEntry]:
     """A page of the trail is shown: one ``list`` entry of ``audit_entry`` with the
     page's size and the filters that selected it."""
-    require_compliance_officer(actor)
-    page = list(page)
-    record(
-        action=Action.LIST,
-        actor=actor,
-        object_type="audit_entry",
-        detail={"count": len(page), "filters": filters},
-    )
-    return page
+    return _page_shown(actor, "audit_entry", page, filters=filters)
 
 
 @transaction.atomic
@@ -108,13 +116,4 @@ def ledger_shown(
 ) -> list[Disclosure]:
     """A page of one survivor's ledger is shown: one ``list`` entry of ``disclosure``
     naming the survivor's ref and the page's size."""
-    require_compliance_officer(actor)
-    page = list(page)
-    record(
-        action=Action.LIST,
-        actor=actor,
-        object_type="disclosure",
-        survivor_ref=survivor_ref,
-        detail={"count": len(page)},
-    )
-    return page
+    return _page_shown(actor, "disclosure", page, survivor_ref=survivor_ref)

@@ -44,18 +44,4 @@ class DisclosureSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Disclosure
-        fields = [
-            "entry_seq",
-            "at",
-            "survivor_ref",
-            "actor_user_id",
-            "actor_username",
-            "actor_agency_id",
-            "actor_agency",
-            "actor_role",
-            "action",
-            "object_type",
-            "object_id",
-            "categories",
-            "consent_ids",
-        ]
+        exclude = ["id"]  # every column of a ledger line

@@ -34,6 +34,18 @@ def _page(request, queryset) -> tuple[list, str]:
     return list(rows or ()), urlsplit(following).query if following else ""
 
 
+def _shown_page(request, queryset, show) -> tuple[list | None, str]:
+    """A page of ``queryset`` shown by ``show`` (the selector that audits it), in one
+    transaction with the read, and the next page's query string; ``None`` rows for a
+    cursor the server did not issue (nothing read, nothing audited)."""
+    with transaction.atomic():
+        try:
+            page, older = _page(request, queryset)
+        except ValidationError:
+            return None, ""
+        return show(page), older
+
+
 def _invalid_cursor(request):
     detail = "This page link is not valid. Start again from the first page."
     return render(request, "web/error.html", {"code": "invalid", "detail": detail}, status=400)
@@ -48,12 +60,13 @@ def audit_search(request):
         context = {"form": found.form, "entries": None}
         return render(request, "web/audit.html", context, status=400)
     filters = applied_filters(found)
-    with transaction.atomic():
-        try:
-            page, older = _page(request, found.qs)
-        except ValidationError:
-            return _invalid_cursor(request)
-        shown = selectors.audit_entries_shown(actor=actor, page=page, filters=filters)
+    shown, older = _shown_page(
+        request,
+        found.qs,
+        lambda page: selectors.audit_entries_shown(actor=actor, page=page, filters=filters),
+    )
+    if shown is None:
+        return _invalid_cursor(request)
     for entry in shown:  # codes and ids only (the recorder's contract), shown compactly
         entry.detail_text = json.dumps(entry.detail, sort_keys=True, separators=(",", ":"))
     context = {
@@ -86,12 +99,13 @@ def audit_ledger(request):
         context = {"form": found.form, "lines": None}
         return render(request, "web/audit_ledger.html", context, status=400)
     ref = found.form.cleaned_data["survivor_ref"]
-    with transaction.atomic():
-        try:
-            page, older = _page(request, found.qs)
-        except ValidationError:
-            return _invalid_cursor(request)
-        shown = selectors.ledger_shown(actor=actor, survivor_ref=ref, page=page)
+    shown, older = _shown_page(
+        request,
+        found.qs,
+        lambda page: selectors.ledger_shown(actor=actor, survivor_ref=ref, page=page),
+    )
+    if shown is None:
+        return _invalid_cursor(request)
     context = {
         "form": found.form,
         "lines": shown,
