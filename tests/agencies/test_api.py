@@ -154,6 +154,22 @@ def test_taken_username_is_refused(members):
     assert "username" in response.json()["fields"]
 
 
+def test_a_deactivated_members_role_cannot_change(members, agencies):
+    gone = MemberFactory(agency=agencies["shelter"], role=Role.CASEWORKER, is_active=False)
+    before = AuditEntry.objects.count()
+    response = client_for(members["admin"]).patch(
+        f"/api/v1/members/{gone.pk}/", {"role": "liaison"}, format="json"
+    )
+    assert response.status_code == 409
+    assert response.json() == {
+        "code": "member_deactivated",
+        "detail": "This member is deactivated: their role cannot be changed.",
+    }
+    gone.refresh_from_db()
+    assert gone.role == Role.CASEWORKER
+    assert AuditEntry.objects.count() == before
+
+
 def test_admin_cannot_deactivate_themselves(members):
     admin = members["admin"]
     response = client_for(admin).post(f"/api/v1/members/{admin.pk}/deactivate/")
