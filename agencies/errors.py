@@ -47,3 +47,21 @@ class Unauthenticated(DomainError):
 class PreconditionFailed(DomainError):
     code = "precondition_failed"
     detail = "The resource changed since you read it (stale If-Match)."
+
+
+class TooManyAttempts(DomainError):
+    """Sign-in waits (``agencies.signin``): answered 429 with ``Retry-After``."""
+
+    code = "too_many_attempts"
+    detail = "Too many failed sign-ins. Try again later."
+
+    def __init__(self, retry_after: int):
+        minutes = max(1, -(-retry_after // 60))
+        unit = "minute" if minutes == 1 else "minutes"
+        super().__init__(f"Too many failed sign-ins. Try again in {minutes} {unit}.")
+        self.retry_after = retry_after
+
+
+class MemberDeactivated(Conflict):
+    code = "member_deactivated"
+    detail = "This member is deactivated: their role cannot be changed."

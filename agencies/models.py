@@ -109,3 +109,35 @@ class WsTicket(models.Model):
 
     def __str__(self) -> str:
         return f"ticket {self.digest[:8]}"
+
+
+class SignInScope(models.TextChoices):
+    ACCOUNT = "account"
+    ADDRESS = "address"
+
+
+class SignInCounter(models.Model):
+    """Recent failed sign-ins of one account or one client address (``agencies.signin``).
+
+    In the database so that every worker counts the same failures. ``key`` is a keyed
+    digest of the username for an account (a username that was typed, perhaps a
+    password typed in the wrong box, is never stored) and the address for an address.
+    ``failures`` holds the times (epoch seconds) of the failures in the current window;
+    ``level`` how many locks in a row, which sets the next lock's length. A row quiet
+    for a day is swept, and so forgotten.
+    """
+
+    scope = models.CharField(max_length=8, choices=SignInScope.choices)
+    key = models.CharField(max_length=64)
+    failures = models.JSONField(default=list)
+    level = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="agencies_signin_scope_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} level {self.level}"

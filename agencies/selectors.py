@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
+from agencies import signin
 from agencies.models import Agency, Membership
 from audit.models import Action
 from audit.recorder import record
@@ -80,8 +81,17 @@ def members_of(agency: Agency) -> QuerySet[Membership]:
 
 
 def members_shown(member: Membership, page: Iterable[Membership]) -> list[Membership]:
-    """A page of the agency's members is shown: one ``list`` entry of ``membership``."""
-    return _listed(member, "membership", page)
+    """A page of the agency's members is shown, with their sign-in locks: one ``list``
+    entry of ``membership``."""
+    return with_sign_in_locks(_listed(member, "membership", page))
+
+
+def with_sign_in_locks(members: list[Membership]) -> list[Membership]:
+    """Sets each member's ``locked_until``: when their sign-in lock ends, or None."""
+    until = signin.accounts_locked_until(m.user.get_username() for m in members)
+    for member in members:
+        member.locked_until = until.get(member.user.get_username())
+    return members
 
 
 def _listed(member: Membership, object_type: str, page: Iterable) -> list:

@@ -10,10 +10,20 @@ from django.db import transaction
 from django.utils import timezone
 from knox.models import AuthToken
 
-from agencies import live_auth
-from agencies.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from agencies import live_auth, signin
+from agencies.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    MemberDeactivated,
+    NotFound,
+    TooManyAttempts,
+    Unauthenticated,
+)
 from agencies.models import AgencyKind, Membership, Role
 from agencies.selectors import membership_for
+from audit import context
+from audit.denials import record_denial
 from audit.models import Action, Outcome
 from audit.recorder import Actor, record
 
@@ -24,24 +34,62 @@ class InvalidCredentials(Unauthenticated):
 
 
 def member_authenticate(*, request, username: str, password: str) -> Membership:
-    """Check credentials for a usable member; audits ``login`` or ``login_failed``.
+    """Check credentials for a usable member, through the sign-in limiter
+    (``agencies.signin``) that the page and the API share.
 
     Unknown user, wrong password, inactive user and inactive membership all fail the
-    same way. A failed attempt names the user only if the username exists.
+    same way, audited ``login_failed`` (naming the user only if the username exists);
+    a failure that locks the account or the address also writes ``sign_in_locked``
+    and raises ``TooManyAttempts``. While a lock holds the password is not checked:
+    the attempt is refused with ``TooManyAttempts`` and one ``denied`` entry.
     """
+    attempt = signin.Attempt.of(username, context.current().client_ip)
+    lock = signin.lock_on(attempt)
+    if lock is not None:
+        with transaction.atomic():
+            record_denial(
+                actor=_attempted_as(username),
+                code=TooManyAttempts.code,
+                status=429,
+                request=request,
+                detail={"scope": lock.scope},
+            )
+        raise TooManyAttempts(lock.retry_after())
     user = authenticate(request, username=username, password=password)
     member = membership_for(user) if user is not None else None
-    if member is None:
-        known = get_user_model().objects.filter(username=username).only("id").first()
-        with transaction.atomic():
+    if member is not None:
+        signin.success_record(attempt)
+        return member
+    actor = _attempted_as(username)
+    with transaction.atomic():
+        record(
+            action=Action.LOGIN_FAILED,
+            actor=actor,
+            outcome=Outcome.DENIED,
+            detail={"reason": "bad_credentials" if actor else "unknown_user"},
+        )
+        locks = signin.failure_record(attempt)
+        for lock in locks:
             record(
-                action=Action.LOGIN_FAILED,
-                actor=Actor(user_id=known.pk, username=username) if known else None,
+                action=Action.SIGN_IN_LOCKED,
+                actor=actor,
                 outcome=Outcome.DENIED,
-                detail={"reason": "bad_credentials" if known else "unknown_user"},
+                detail={
+                    "scope": lock.scope,
+                    "level": lock.level,
+                    "seconds": int(lock.length.total_seconds()),
+                },
             )
-        raise InvalidCredentials
-    return member
+    if locks:
+        raise TooManyAttempts(max(lock.retry_after() for lock in locks))
+    raise InvalidCredentials
+
+
+def _attempted_as(username: str) -> Actor | None:
+    """The user an attempt named, if that username exists (else nobody: what was typed
+    may be a password in the wrong box)."""
+    known = get_user_model().objects.filter(username=username).only("id").first()
+    return Actor(user_id=known.pk, username=username) if known else None
 
 
 @transaction.atomic
@@ -132,9 +180,11 @@ def member_add(*, actor: Membership, username: str, password: str, role: str) ->
 
 @transaction.atomic
 def member_change_role(*, actor: Membership, member_id: int, role: str) -> Membership:
-    """An agency admin changes a member's role. Audits ``member_update``."""
+    """An agency admin changes an active member's role. Audits ``member_update``."""
     target = _locked_member(member_id)
     _check_admin_of(actor, target)
+    if not target.is_active:
+        raise MemberDeactivated
     _check_grantable(actor, role)
     if target.pk == actor.pk:
         raise Conflict("You cannot change your own role.")
@@ -175,6 +225,24 @@ def member_deactivate(*, actor: Membership, member_id: int) -> Membership:
         actor=actor.as_actor(),
         object_type="membership",
         object_id=target.pk,
+    )
+    return target
+
+
+@transaction.atomic
+def member_unlock(*, actor: Membership, member_id: int) -> Membership:
+    """An agency admin lifts a member's sign-in lock and clears their recent failures
+    (a lock of the address they sign in from stays). Audits ``member_unlock``, saying
+    whether a lock was holding."""
+    target = _locked_member(member_id)
+    _check_admin_of(actor, target)
+    was_locked = signin.account_unlock(target.user.get_username())
+    record(
+        action=Action.MEMBER_UNLOCK,
+        actor=actor.as_actor(),
+        object_type="membership",
+        object_id=target.pk,
+        detail={"was_locked": was_locked},
     )
     return target
 

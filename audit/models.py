@@ -31,6 +31,8 @@ class Action(models.TextChoices):
     MEMBER_ADD = "member_add"
     MEMBER_UPDATE = "member_update"
     MEMBER_DEACTIVATE = "member_deactivate"
+    MEMBER_UNLOCK = "member_unlock"
+    SIGN_IN_LOCKED = "sign_in_locked"
 
 
 class Outcome(models.TextChoices):

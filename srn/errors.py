@@ -25,6 +25,7 @@ from agencies.errors import (
     InvalidInput,
     NotFound,
     PreconditionFailed,
+    TooManyAttempts,
     Unauthenticated,
 )
 from agencies.selectors import membership_for
@@ -45,6 +46,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     IdempotencyKeyReused: status.HTTP_422_UNPROCESSABLE_ENTITY,
     InvalidIdempotencyKey: status.HTTP_400_BAD_REQUEST,
     PreconditionFailed: status.HTTP_412_PRECONDITION_FAILED,
+    TooManyAttempts: status.HTTP_429_TOO_MANY_REQUESTS,
 }
 
 
@@ -112,6 +114,8 @@ def _api_error_response(exc, context):
         response = Response(_body(exc.code, exc.detail, exc.fields), status=status_for(exc))
         if response.status_code == status.HTTP_401_UNAUTHORIZED:
             response["WWW-Authenticate"] = 'Bearer realm="api"'
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)
         return response
     if isinstance(exc, RequestDataTooBig):  # Django's own limit, met reading the body
         exc = RequestTooLarge()

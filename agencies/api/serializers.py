@@ -25,10 +25,16 @@ class MeSerializer(serializers.Serializer):
 
 class MemberSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username")
+    locked_until = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="when the member's sign-in lock ends (null: not locked)",
+    )
 
     class Meta:
         model = Membership
-        fields = ["id", "username", "role", "is_active", "created_at"]
+        fields = ["id", "username", "role", "is_active", "locked_until", "created_at"]
 
 
 class MemberCreateSerializer(serializers.Serializer):

@@ -15,4 +15,5 @@ urlpatterns = [
         views.MemberDeactivateView.as_view(),
         name="member-deactivate",
     ),
+    path("members/<int:member_id>/unlock/", views.MemberUnlockView.as_view(), name="member-unlock"),
 ]

@@ -144,7 +144,7 @@ class MemberDetailView(APIView):
         member = services.member_change_role(
             actor=request.member, member_id=member_id, role=body.validated_data["role"]
         )
-        return Response(MemberSerializer(member).data)
+        return _member_response(member)
 
 
 class MemberDeactivateView(APIView):
@@ -153,4 +153,20 @@ class MemberDeactivateView(APIView):
     @extend_schema(request=None, responses=MemberSerializer)
     def post(self, request, member_id: int):
         member = services.member_deactivate(actor=request.member, member_id=member_id)
-        return Response(MemberSerializer(member).data)
+        return _member_response(member)
+
+
+class MemberUnlockView(APIView):
+    """Lift a member's sign-in lock (audited ``member_unlock``)."""
+
+    permission_classes = [role_required(Role.AGENCY_ADMIN)]
+
+    @extend_schema(request=None, responses=MemberSerializer)
+    def post(self, request, member_id: int):
+        member = services.member_unlock(actor=request.member, member_id=member_id)
+        return _member_response(member)
+
+
+def _member_response(member: Membership) -> Response:
+    [member] = selectors.with_sign_in_locks([member])
+    return Response(MemberSerializer(member).data)

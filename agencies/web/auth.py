@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from agencies import services
+from agencies.errors import TooManyAttempts
 from agencies.selectors import membership_for
 from agencies.web.pages import NAVIGATION
 
@@ -23,23 +24,25 @@ class LoginForm(forms.Form):
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def login_view(request):
+    """Sign in with a session. A wrong password answers 401; a sign-in that must wait
+    (``agencies.signin``, shared with the API) answers 429 with ``Retry-After``."""
     form = LoginForm(request.POST or None)
-    error = None
+    error, status, retry_after = None, 200, None
     if request.method == "POST" and form.is_valid():
         try:
             member = services.member_authenticate(request=request, **form.cleaned_data)
         except services.InvalidCredentials as failure:
-            error = failure.detail
+            error, status = failure.detail, 401
+        except TooManyAttempts as wait:
+            error, status, retry_after = wait.detail, 429, wait.retry_after
         else:
             login(request, member.user)
             services.login_record(member=member, method="session")
             return redirect("/")
-    return render(
-        request,
-        "web/login.html",
-        {"form": form, "error": error},
-        status=401 if error else 200,
-    )
+    response = render(request, "web/login.html", {"form": form, "error": error}, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @require_POST

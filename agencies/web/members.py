@@ -1,4 +1,5 @@
-"""Agency admin pages: the agency's members, adding one, changing a role, deactivating.
+"""Agency admin pages: the agency's members, adding one, changing a role, deactivating,
+lifting a sign-in lock.
 Every change goes through ``agencies.services`` (which audits it)."""
 
 from __future__ import annotations
@@ -73,4 +74,12 @@ def member_deactivate(request, member_id):
         messages.error(request, error.detail)
     else:
         messages.success(request, f"{gone.user.username} deactivated; their sessions ended.")
+    return redirect("web:members")
+
+
+@require_POST
+@member_page(Role.AGENCY_ADMIN)
+def member_unlock(request, member_id):
+    unlocked = services.member_unlock(actor=request.member, member_id=member_id)
+    messages.success(request, f"{unlocked.user.username} may sign in again.")
     return redirect("web:members")

@@ -12,4 +12,5 @@ urlpatterns = [
     path(
         "members/<int:member_id>/deactivate/", members.member_deactivate, name="member-deactivate"
     ),
+    path("members/<int:member_id>/unlock/", members.member_unlock, name="member-unlock"),
 ]

@@ -154,6 +154,22 @@ def test_taken_username_is_refused(members):
     assert "username" in response.json()["fields"]
 
 
+def test_a_deactivated_members_role_cannot_change(members, agencies):
+    gone = MemberFactory(agency=agencies["shelter"], role=Role.CASEWORKER, is_active=False)
+    before = AuditEntry.objects.count()
+    response = client_for(members["admin"]).patch(
+        f"/api/v1/members/{gone.pk}/", {"role": "liaison"}, format="json"
+    )
+    assert response.status_code == 409
+    assert response.json() == {
+        "code": "member_deactivated",
+        "detail": "This member is deactivated: their role cannot be changed.",
+    }
+    gone.refresh_from_db()
+    assert gone.role == Role.CASEWORKER
+    assert AuditEntry.objects.count() == before
+
+
 def test_admin_cannot_deactivate_themselves(members):
     admin = members["admin"]
     response = client_for(admin).post(f"/api/v1/members/{admin.pk}/deactivate/")
@@ -206,23 +222,25 @@ def test_bad_credentials_get_the_same_401(case, members, agencies):
 
 def test_token_endpoint_is_throttled(members, settings):
     client = client_for()
-    statuses = [_token(client, "nobody", "x").status_code for _ in range(12)]
-    assert statuses[:10] == [401] * 10
-    assert statuses[10:] == [429, 429]
+    # A name each: five failures of one account would lock it (agencies.signin) first.
+    responses = [_token(client, f"nobody{n}", "x") for n in range(12)]
+    assert [r.status_code for r in responses[:10]] == [401] * 10
+    assert [r.json()["code"] for r in responses[10:]] == ["throttled", "throttled"]
 
 
 def test_spoofed_forwarded_for_does_not_escape_the_throttle(members):
     client = client_for()
-    statuses = [
+    responses = [
         client.post(
             "/api/v1/auth/token/",
-            {"username": "nobody", "password": "x"},
+            {"username": f"nobody{n}", "password": "x"},
             format="json",
             HTTP_X_FORWARDED_FOR=f"10.0.0.{n}",
-        ).status_code
+        )
         for n in range(12)
     ]
-    assert statuses[-1] == 429
+    assert responses[-1].status_code == 429
+    assert responses[-1].json()["code"] == "throttled"
 
 
 def test_invalid_or_expired_token_is_401_json(members, time_machine):

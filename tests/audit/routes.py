@@ -173,6 +173,17 @@ API_CASES: list[Case] = [
         wrong_role="caseworker",
     ),
     *_api(
+        "members/<int:member_id>/unlock/",
+        "POST",
+        "admin",
+        200,
+        "member_unlock",
+        object_type="membership",
+        object_id="{colleague}",
+        kwargs={"member_id": "{colleague}"},
+        wrong_role="caseworker",
+    ),
+    *_api(
         "survivors/", "GET", "liaison", 200, "list", object_type="survivor", wrong_role="caseworker"
     ),
     *_api(

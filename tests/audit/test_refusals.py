@@ -85,8 +85,10 @@ def test_a_failed_login_is_one_entry_not_two(members):
 
 def test_throttled_token_requests_are_denied_entries(members):
     client = client_for()
-    for _ in range(11):
-        client.post("/api/v1/auth/token/", {"username": "nobody", "password": "x"}, format="json")
+    for n in range(11):  # a name each: five failures of one account would lock it first
+        client.post(
+            "/api/v1/auth/token/", {"username": f"nobody{n}", "password": "x"}, format="json"
+        )
     assert list(AuditEntry.objects.values_list("action", flat=True)) == ["login_failed"] * 10 + [
         "denied"
     ]

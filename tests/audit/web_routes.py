@@ -326,4 +326,15 @@ WEB_PAGE_CASES: list[Case] = [
         object_id="{colleague}",
         kwargs=_MEMBER,
     ),
+    *_page(
+        "members/<int:member_id>/unlock/",
+        "POST",
+        "admin",
+        302,
+        "member_unlock",
+        wrong_role="caseworker",
+        object_type="membership",
+        object_id="{colleague}",
+        kwargs=_MEMBER,
+    ),
 ]

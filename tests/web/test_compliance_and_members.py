@@ -1,9 +1,10 @@
 """Compliance officer and agency admin pages."""
 
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from agencies.models import Membership
-from tests.factories import MemberFactory
+from tests.factories import PASSWORD, MemberFactory
 from tests.web.conftest import entries_since, head
 
 
@@ -97,6 +98,46 @@ def test_admin_cannot_touch_another_agencys_member(members, agencies, browser):
     assert response.status_code == 404
     stranger.refresh_from_db()
     assert stranger.is_active
+
+
+def test_the_admin_unlocks_a_locked_member_on_the_members_page(members, browser):
+    username = members["caseworker"].user.username
+    sign_in = Client()
+    statuses = [
+        sign_in.post("/accounts/login/", {"username": username, "password": "wrong"}).status_code
+        for _ in range(5)
+    ]
+    assert statuses == [401, 401, 401, 401, 429]
+    admin = browser(members["admin"])
+    page = admin.get("/members/")
+    assert f"Unlock {username}".encode() in page.content
+    assert b"sign-in locked until" in page.content
+    response = admin.post(f"/members/{members['caseworker'].pk}/unlock/", {}, form_from="/members/")
+    assert response.status_code == 302
+    page = admin.get("/members/")
+    assert f"{username} may sign in again.".encode() in page.content
+    assert f"Unlock {username}".encode() not in page.content
+    good = sign_in.post("/accounts/login/", {"username": username, "password": PASSWORD})
+    assert good.status_code == 302
+
+
+def test_admin_cannot_unlock_another_agencys_member(members, agencies, browser):
+    stranger = MemberFactory(agency=agencies["outsider"], role="caseworker")
+    client = browser(members["admin"])
+    response = client.post(f"/members/{stranger.pk}/unlock/", {}, form_from="/members/")
+    assert response.status_code == 404
+
+
+def test_a_deactivated_members_role_cannot_change(members, agencies, browser):
+    gone = MemberFactory(agency=agencies["shelter"], role="caseworker", is_active=False)
+    client = browser(members["admin"])
+    client.post(f"/members/{gone.pk}/role/", {"role": "liaison"}, form_from="/members/")
+    gone.refresh_from_db()
+    assert gone.role == "caseworker"
+    assert (
+        b"This member is deactivated: their role cannot be changed."
+        in client.get("/members/").content
+    )
 
 
 def test_admin_cannot_deactivate_themself(members, browser):
