@@ -19,6 +19,7 @@ FORMAT = "_format"
 FORMATS = frozenset({"json", "application/json", "application/fhir+json"})
 LOOKUPS = {"ge": "gte", "le": "lte", "gt": "gt", "lt": "lt"}
 PREFIXED = re.compile(r"^(ge|le|gt|lt)(.+)$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_VALUES = 4
 
 
@@ -31,14 +32,12 @@ def check_format(params) -> None:
 
 def _bound(prefix: str, raw: str) -> tuple[str, datetime]:
     """A prefixed instant; a date alone stands for its whole UTC day."""
-    moment = parse_datetime(raw)
-    if moment is not None:
-        if moment.tzinfo is None:
-            raise ValueError("naive")
-        return LOOKUPS[prefix], moment
-    day = parse_date(raw)
+    day = parse_date(raw) if DATE.match(raw) else None
     if day is None:
-        raise ValueError("unparsable")
+        moment = parse_datetime(raw)
+        if moment is None or moment.tzinfo is None:
+            raise ValueError("not an instant with its offset")
+        return LOOKUPS[prefix], moment
     start = datetime.combine(day, time.min, tzinfo=UTC)
     # ge/lt a day: from its start; gt/le a day: from the next day's start.
     if prefix in ("ge", "lt"):
