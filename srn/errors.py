@@ -32,6 +32,7 @@ from agencies.selectors import membership_for
 from audit.denials import REFUSAL_STATUSES, record_denial
 from audit.recorder import Actor
 from coordination.api.idempotency import IdempotencyKeyReused, InvalidIdempotencyKey
+from coordination.fhir.outcomes import outcome_http_response
 from srn.parsers import RequestTooLarge
 
 logger = logging.getLogger("srn.errors")
@@ -153,12 +154,19 @@ def json_error(http_status: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse(_body(code, detail), status=http_status)
 
 
+def _fhir(request) -> bool:
+    """The FHIR face answers every error, even one met before its views, in FHIR."""
+    return request is not None and request.path.startswith("/fhir/")
+
+
 def _wants_page(request) -> bool:
     """A browser on a web page (not the API) gets an HTML page; everyone else JSON."""
     return not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", "")
 
 
 def error_response(request, http_status: int, code: str, detail: str, page_detail: str = ""):
+    if _fhir(request):
+        return outcome_http_response(http_status, code, detail)
     if _wants_page(request):
         context = {"code": code, "detail": page_detail or detail}
         try:
@@ -192,6 +200,10 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    if _fhir(request):
+        return outcome_http_response(
+            500, "server_error", "The server could not complete the request."
+        )
     return json_error(500, "server_error", "The server could not complete the request.")
 
 

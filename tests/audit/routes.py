@@ -27,6 +27,7 @@ EXEMPT = {
     ("accounts/login/", "GET"): "the empty sign-in form; the POST is audited (login/login_failed)",
     ("admin/login/", None): "redirects to /accounts/login/, the one audited sign-in",
     ("admin/jsi18n/", None): "the admin's translation catalog (JavaScript), no data",
+    ("fhir/R4/metadata", None): "the FHIR CapabilityStatement: describes the face, holds no data",
     ("", None): "the web home only redirects to the caller's start page (or to sign in) and "
     "shows nothing; other methods answer 405 (tests/web/test_access.py)",
 }
@@ -96,6 +97,150 @@ REFERRAL = {"referral_id": "{referral}"}
 REF = "{ref}"
 RECIPIENT_SEES = ("contact", "identity")
 NEW_SURVIVOR = {"given_name": "canary-new-given", "preferred_language": "es"}
+
+
+def _fhir(route, method, client, status, action, *, wrong_role=None, **fields) -> list[Case]:
+    """A FHIR read (``/fhir/R4/``), its refusals (anonymous 401, a role that may not
+    403) and its HEAD, as ``_api`` builds them for the REST API."""
+    allowed = Case(f"fhir/R4/{route}", method, client, status, action, **fields)
+    object_fields = {"object_type": "", "object_id": ""}
+    for name, value in allowed.kwargs.items():  # a refusal names the URL's first id
+        object_fields = {"object_type": name.removesuffix("_id"), "object_id": value}
+        break
+    cases = [allowed, allowed.refused(None, 401, **object_fields)]
+    if wrong_role:
+        cases.append(allowed.refused(wrong_role, 403, **object_fields))
+    return [*cases, replace(allowed, method="HEAD")]
+
+
+TASK = {"referral_id": "{referral}", "agency_id": "{shelter_agency}"}
+# A FHIR read leaves the entry its REST twin leaves (tests/coordination/fhir/).
+FHIR_CASES: list[Case] = [
+    *_fhir(
+        "ServiceRequest",
+        "GET",
+        "caseworker",
+        200,
+        "list",
+        object_type="referral",
+        wrong_role="admin",
+    ),
+    *_fhir(
+        "ServiceRequest/<uuid:referral_id>",
+        "GET",
+        "caseworker",
+        200,
+        "view",
+        object_type="referral",
+        object_id="{referral}",
+        survivor_ref=REF,
+        categories=RECIPIENT_SEES,
+        consent_ids=("{consent}",),
+        kwargs=REFERRAL,
+        wrong_role="admin",
+    ),
+    Case(
+        "fhir/R4/ServiceRequest/<uuid:referral_id>",
+        "GET",
+        "outsider",
+        404,
+        "denied",
+        outcome="denied",
+        object_type="referral",
+        object_id="{referral}",
+        kwargs=REFERRAL,
+        name="hidden",
+    ),
+    *_fhir("Task", "GET", "caseworker", 200, "list", object_type="referral", wrong_role="admin"),
+    *_fhir(
+        "Task/<uuid:referral_id>-<int:agency_id>",
+        "GET",
+        "caseworker",
+        200,
+        "view",
+        object_type="referral",
+        object_id="{referral}",
+        survivor_ref=REF,
+        categories=RECIPIENT_SEES,
+        consent_ids=("{consent}",),
+        kwargs=TASK,
+        wrong_role="admin",
+    ),
+    Case(
+        "fhir/R4/Task/<uuid:referral_id>-<int:agency_id>",
+        "GET",
+        "outsider",
+        404,
+        "denied",
+        outcome="denied",
+        object_type="referral",
+        object_id="{referral}",
+        kwargs=TASK,
+        name="hidden",
+    ),
+    *_fhir("Patient", "GET", "caseworker", 200, "list", object_type="referral", wrong_role="admin"),
+    *_fhir(
+        "Patient/<uuid:survivor_id>",
+        "GET",
+        "caseworker",
+        200,
+        "view",
+        object_type="referral",
+        object_id="{referral}",
+        survivor_ref=REF,
+        categories=RECIPIENT_SEES,
+        consent_ids=("{consent}",),
+        kwargs=SURVIVOR,
+        wrong_role="admin",
+    ),
+    Case(
+        "fhir/R4/Patient/<uuid:survivor_id>",
+        "GET",
+        "liaison",
+        200,
+        "view",
+        object_type="survivor",
+        object_id="{survivor}",
+        survivor_ref=REF,
+        categories=("contact", "identity", "immigration", "location"),
+        kwargs=SURVIVOR,
+        name="owner",
+    ),
+    Case(
+        "fhir/R4/Patient/<uuid:survivor_id>",
+        "GET",
+        "outsider",
+        404,
+        "denied",
+        outcome="denied",
+        object_type="survivor",
+        object_id="{survivor}",
+        kwargs=SURVIVOR,
+        name="hidden",
+    ),
+    *_fhir(
+        "Consent", "GET", "liaison", 200, "list", object_type="consent", wrong_role="caseworker"
+    ),
+    *_fhir(
+        "Consent/<uuid:consent_id>",
+        "GET",
+        "liaison",
+        200,
+        "list",
+        object_type="consent",
+        kwargs={"consent_id": "{consent}"},
+        wrong_role="caseworker",
+    ),
+    *_fhir(
+        "AuditEvent",
+        "GET",
+        "compliance",
+        200,
+        "list",
+        object_type="audit_entry",
+        wrong_role="caseworker",
+    ),
+]
 
 API_CASES: list[Case] = [
     Case(
@@ -399,7 +544,9 @@ API_CASES: list[Case] = [
         object_type="audit_chain",
         wrong_role="caseworker",
     ),
+    *FHIR_CASES,
 ]
+
 
 WEB_CASES: list[Case] = [
     Case(

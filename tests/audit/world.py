@@ -78,6 +78,7 @@ def build_world(members, agencies) -> dict:
         "colleague": colleague.pk,
         "me": members["caseworker"].pk,
         "legal_agency": agencies["legal"].pk,
+        "shelter_agency": agencies["shelter"].pk,
         "caseworker_username": members["caseworker"].user.username,
         "password": PASSWORD,
         "expires": (timezone.now() + timedelta(days=30)).isoformat(),
