@@ -165,3 +165,16 @@ def _end_sessions_of(user_ids) -> None:
         if session.get_decoded().get("_auth_user_id") in wanted
     ]
     Session.objects.filter(session_key__in=stale).delete()
+
+
+def agency_shown(actor: Membership, agency_id: int) -> Agency:
+    """One agency's profile, for editing: a network admin any agency, an agency admin
+    their own (another's is not found). Audits ``view`` of ``agency``; call inside the
+    transaction that shows it."""
+    if actor.role not in (Role.NETWORK_ADMIN, Role.AGENCY_ADMIN):
+        raise Forbidden
+    agency = Agency.objects.filter(pk=agency_id).first()
+    if agency is None or (actor.role == Role.AGENCY_ADMIN and agency.pk != actor.agency_id):
+        raise NotFound
+    record(action=Action.VIEW, actor=actor.as_actor(), object_type="agency", object_id=agency.pk)
+    return agency
