@@ -155,7 +155,9 @@ def password_reset_request(*, username: str) -> None:
             )
         record(
             action=Action.CREATE,
-            actor=Actor(user_id=user.pk, username=username) if user is not None else None,
+            actor=member.as_actor()
+            if member is not None
+            else (Actor(user_id=user.pk, username=username) if user is not None else None),
             object_type="password_reset",
             object_id=invitation.pk if invitation else "",
             detail={"sent": usable},

@@ -297,6 +297,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DataCategoryEnum": "consent.categories.Category",
         "RecipientStatusEnum": "coordination.states.STATES",
+        "NeedEnum": "agencies.models.Need",
     },
 }
 
