@@ -173,7 +173,7 @@ site.disable_action("delete_selected")
 
 
 class AgencyAdmin(ReadOnlyAdmin):
-    list_display = ["slug", "name", "kind", "region", "accepting_referrals", "is_active"]
+    list_display = ["slug", "name", "kind", "accepting_referrals", "is_active"]
     list_filter = ["kind", "accepting_referrals", "is_active"]
     search_fields = ["slug", "name"]
 

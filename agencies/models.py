@@ -36,6 +36,8 @@ class Role(models.TextChoices):
     CASEWORKER = "caseworker"
     AGENCY_ADMIN = "agency_admin"
     COMPLIANCE_OFFICER = "compliance_officer"
+    # The network's coordinating body: members of a ``government`` agency only.
+    NETWORK_ADMIN = "network_admin"
 
 
 # Roles that work referrals, and so may follow their live events.
@@ -46,9 +48,12 @@ class Agency(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=32, choices=AgencyKind.choices)
-    region = models.CharField(max_length=100, blank=True)
+    regions = models.JSONField(default=list, help_text="regions served")
     services = models.JSONField(default=list, help_text="need categories offered")
+    languages = models.JSONField(default=list, help_text="languages spoken (codes)")
     accepting_referrals = models.BooleanField(default=True)
+    capacity_note = models.CharField(max_length=500, blank=True)
+    # False: suspended by a network admin (members cannot sign in; not a recipient).
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -141,3 +146,39 @@ class SignInCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} level {self.level}"
+
+
+class InvitationKind(models.TextChoices):
+    INVITATION = "invitation"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (a kind, not a password)
+
+
+class Invitation(models.Model):
+    """A single-use link that lets one person set a password: an invitation to join an
+    agency in a role, or a password reset. Only the token's SHA-256 is stored.
+
+    ``user`` is set when the account already exists (a reset, or the first network
+    admin made by ``bootstrap_network``); otherwise accepting creates it.
+    """
+
+    digest = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, choices=InvitationKind.choices)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    username = models.CharField(max_length=150, db_index=True)
+    email = models.EmailField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    invited_by = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.digest[:8]}"

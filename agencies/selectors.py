@@ -55,7 +55,8 @@ def agencies_shown(member: Membership, page: Iterable[Agency]) -> list[Agency]:
 def recipient_agencies(
     actor_agency_id: int, ids, *, accepting_only: bool = False
 ) -> tuple[list[Agency], str | None]:
-    """Active agencies named as recipients, or the reason the list is unacceptable.
+    """Active agencies named as recipients, or the reason the list is unacceptable (a
+    suspended agency is named: the directory shows every agency's name anyway).
 
     ``accepting_only`` (a new referral): an agency that is not accepting referrals now
     cannot be chosen. A consent may still name it (the survivor's choice about a
@@ -65,9 +66,13 @@ def recipient_agencies(
         return [], "Name at least one recipient agency."
     if actor_agency_id in ids:
         return [], "Your own agency cannot be a recipient."
-    found = list(Agency.objects.filter(pk__in=ids, is_active=True))
+    found = list(Agency.objects.filter(pk__in=ids))
     if len(found) != len(ids):
-        return [], "Unknown or inactive agency."
+        return [], "Unknown agency."
+    suspended = sorted(agency.name for agency in found if not agency.is_active)
+    if suspended:
+        verb = "is" if len(suspended) == 1 else "are"
+        return [], f"{', '.join(suspended)} {verb} suspended."
     closed = sorted(agency.name for agency in found if not agency.accepting_referrals)
     if accepting_only and closed:
         verb = "is" if len(closed) == 1 else "are"

@@ -138,11 +138,15 @@ def _check_admin_of(actor: Membership, target: Membership) -> None:
         raise Forbidden
     if target.agency_id != actor.agency_id:
         raise NotFound
+    if target.role == Role.NETWORK_ADMIN:  # the network's, not the agency's, to manage
+        raise Forbidden
 
 
 def _check_grantable(actor: Membership, role: str) -> None:
     if role not in Role.values:
         raise InvalidInput(fields={"role": [f"Must be one of {', '.join(Role.values)}."]})
+    if role == Role.NETWORK_ADMIN:  # only by invitation from a network admin
+        raise InvalidInput(fields={"role": ["Agency admins cannot grant this role."]})
     # Compliance officers read the whole network's audit trail: only an oversight
     # (government) agency may have them.
     if role == Role.COMPLIANCE_OFFICER and actor.agency.kind != AgencyKind.GOVERNMENT:

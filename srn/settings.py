@@ -297,6 +297,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DataCategoryEnum": "consent.categories.Category",
         "RecipientStatusEnum": "coordination.states.STATES",
+        "NeedEnum": "agencies.models.Need",
     },
 }
 
@@ -317,6 +318,27 @@ AUDIT_CHECKPOINT_EVERY_SECONDS = env_int("AUDIT_CHECKPOINT_EVERY_SECONDS", 300, 
 AUDIT_CHECKPOINT_EXPORT = env_str(
     "AUDIT_CHECKPOINT_EXPORT", str(DATA_DIR / "audit-checkpoints.jsonl")
 )
+
+# --- email: invitation and password-reset links (never survivor data) ----------------
+if PRODUCTION:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    # Default: the host's own mail relay.
+    EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
+    DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"noreply@{ALLOWED_HOSTS[0]}")
+else:
+    # One file per message under var/mail/: the embedded demo sends nothing out.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(DATA_DIR / "mail")
+    DEFAULT_FROM_EMAIL = "Safe Referral Network <noreply@localhost>"
+EMAIL_TIMEOUT = 10
+# Links in emails start here: the first trusted origin (the public https:// address).
+SITE_URL = CSRF_TRUSTED_ORIGINS[0].rstrip("/") if CSRF_TRUSTED_ORIGINS else "http://localhost:8000"
+# How long an invitation or password-reset link works.
+INVITATION_TTL_HOURS = 72
 
 # --- logging: structured enough to grep, never a request body -----------------------
 LOGGING = {

@@ -49,6 +49,7 @@ def members(agencies):
         "admin": MemberFactory(agency=agencies["shelter"], role=Role.AGENCY_ADMIN),
         "outsider": MemberFactory(agency=agencies["outsider"], role=Role.CASEWORKER),
         "compliance": MemberFactory(agency=agencies["oversight"], role=Role.COMPLIANCE_OFFICER),
+        "network_admin": MemberFactory(agency=agencies["oversight"], role=Role.NETWORK_ADMIN),
     }
 
 

@@ -31,7 +31,7 @@ class AgencyFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"agency-{n}")
     name = factory.LazyAttribute(lambda o: o.slug.replace("-", " ").title())
     kind = AgencyKind.NGO
-    region = "metro"
+    regions = factory.LazyFunction(lambda: ["metro"])
     services = factory.LazyFunction(lambda: ["shelter"])
 
 

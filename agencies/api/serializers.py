@@ -5,9 +5,25 @@ from agencies.models import Agency, Membership, Role
 
 
 class AgencySerializer(serializers.ModelSerializer):
+    suspended = serializers.SerializerMethodField()
+
     class Meta:
         model = Agency
-        fields = ["id", "slug", "name", "kind", "region", "services", "accepting_referrals"]
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "kind",
+            "regions",
+            "services",
+            "languages",
+            "accepting_referrals",
+            "capacity_note",
+            "suspended",
+        ]
+
+    def get_suspended(self, agency: Agency) -> bool:
+        return not agency.is_active
 
 
 class AgencyBriefSerializer(serializers.ModelSerializer):

@@ -11,7 +11,6 @@ from rest_framework.views import APIView
 
 from agencies import live_auth, selectors, services
 from agencies.api.serializers import (
-    AgencySerializer,
     MemberCreateSerializer,
     MemberRoleSerializer,
     MemberSerializer,
@@ -22,7 +21,7 @@ from agencies.api.serializers import (
 )
 from agencies.api.throttles import TokenThrottle, WsTicketThrottle
 from agencies.errors import Unauthenticated
-from agencies.models import LIVE_ROLES, Agency, Membership, Role
+from agencies.models import LIVE_ROLES, Membership, Role
 from agencies.permissions import role_required
 
 
@@ -92,23 +91,6 @@ class MeView(APIView):
         with transaction.atomic():
             member = selectors.membership_shown(request.member)
         return Response(MeSerializer(member).data)
-
-
-class AgencyDirectoryView(GenericAPIView):
-    """The directory of active agencies (by slug): name, kind, region, services,
-    accepting; each page is one audited ``list``."""
-
-    serializer_class = AgencySerializer
-    queryset = Agency.objects.none()  # schema only
-    filterset_fields = ["kind", "accepting_referrals"]
-
-    @extend_schema(responses=AgencySerializer(many=True))
-    def get(self, request):
-        agencies = self.filter_queryset(selectors.agency_directory())
-        with transaction.atomic():
-            page = self.paginate_queryset(agencies)
-            shown = selectors.agencies_shown(request.member, page)
-            return self.get_paginated_response(self.get_serializer(shown, many=True).data)
 
 
 class MemberListView(GenericAPIView):

@@ -34,7 +34,12 @@ NAVIGATION = {
         ("web:audit-verify", "Chain verification"),
         ("web:audit-ledger", "Disclosure ledger"),
     ],
-    Role.AGENCY_ADMIN: [("web:members", "Members")],
+    Role.AGENCY_ADMIN: [
+        ("web:members", "Members"),
+        ("web:invitation-new", "Invite"),
+        ("web:agency-profile", "Agency profile"),
+    ],
+    Role.NETWORK_ADMIN: [("web:network-agencies", "Agencies")],
 }
 
 

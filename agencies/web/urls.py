@@ -1,6 +1,6 @@
 from django.urls import path
 
-from agencies.web import auth, members
+from agencies.web import auth, invitations, members, network
 
 urlpatterns = [
     path("", auth.home, name="home"),
@@ -13,4 +13,22 @@ urlpatterns = [
         "members/<int:member_id>/deactivate/", members.member_deactivate, name="member-deactivate"
     ),
     path("members/<int:member_id>/unlock/", members.member_unlock, name="member-unlock"),
+    # invitations and password resets (anonymous: the link is the credential)
+    path("invitations/<str:token>/", invitations.invitation, name="invitation"),
+    path("accounts/password-reset/", invitations.password_reset, name="password-reset"),
+    path("invite/", network.invitation_new, name="invitation-new"),
+    path("agency/profile/", network.profile, name="agency-profile"),
+    # network admin
+    path("network/agencies/", network.agencies, name="network-agencies"),
+    path("network/agencies/<int:agency_id>/", network.agency, name="network-agency"),
+    path(
+        "network/agencies/<int:agency_id>/suspend/",
+        network.agency_suspend,
+        name="network-agency-suspend",
+    ),
+    path(
+        "network/agencies/<int:agency_id>/reinstate/",
+        network.agency_reinstate,
+        name="network-agency-reinstate",
+    ),
 ]

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from agencies.errors import InvalidInput
+from agencies.filters import AgencyFilter
 from agencies.models import Role
 from agencies.selectors import agency_directory
 from agencies.web.pages import apply_errors, member_page, paginate
@@ -24,8 +25,13 @@ from coordination.web.forms import ConsentForm, ReferralForm, RevokeForm, Surviv
 CHOICES_LIMIT = 100
 
 
-def _other_agencies(member):
-    return [a for a in agency_directory() if a.pk != member.agency_id]
+def _other_agencies(member, query=None):
+    """The directory without the member's agency; on the new-referral page, filtered by
+    the directory's own filters (need, region, language)."""
+    agencies = agency_directory()
+    if query is not None:
+        agencies = AgencyFilter(query, queryset=agencies).qs
+    return [a for a in agencies if a.pk != member.agency_id]
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -146,7 +152,7 @@ def referral_new(request):
         request.POST or None,
         initial={"survivor": request.GET.get("survivor", "")},
         survivors=own,
-        agencies=_other_agencies(member),
+        agencies=_other_agencies(member, None if request.method == "POST" else request.GET),
     )
     if request.method == "POST":
         if form.is_valid():
@@ -164,4 +170,6 @@ def referral_new(request):
                 )
                 return redirect("web:referral", referral_id=referral.pk)
         return render(request, "web/referral_new.html", {"form": form}, status=400)
-    return render(request, "web/referral_new.html", {"form": form})
+    finder = AgencyFilter(request.GET, queryset=agency_directory()).form
+    finder.auto_id = "find_%s"  # ids apart from the referral form's region and language
+    return render(request, "web/referral_new.html", {"form": form, "finder": finder})

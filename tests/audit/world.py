@@ -6,18 +6,21 @@ anywhere.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from auditlog.models import LogEntry
+from django.core import mail
 from django.utils import timezone
 
+from agencies import invitations
 from audit.models import AuditEntry, Checkpoint, Disclosure
 from audit.verify import checkpoint_write
 from consent import services as consent_services
 from consent.categories import SURVIVOR_PII_FIELDS
 from coordination import services
 from coordination.selectors import access_referral
-from tests.factories import PASSWORD, MemberFactory
+from tests.factories import PASSWORD, AgencyFactory, MemberFactory
 
 SURVIVOR_CANARIES = {name: f"canary-{name.replace('_', '-')}-7Q" for name in SURVIVOR_PII_FIELDS}
 SURVIVOR_CANARIES["date_of_birth"] = "1987-03-14"
@@ -70,7 +73,18 @@ def build_world(members, agencies) -> dict:
     # A disclosure for the ledger (and its admin) to show.
     access_referral(members["caseworker"], referral.pk)
     checkpoint_write()
+    # Network administration: a suspended agency to reinstate, and a password-reset link
+    # for the caseworker (its token read from the email, the only place it exists).
+    suspended = AgencyFactory(slug="suspended", is_active=False)
+    caseworker = members["caseworker"].user
+    caseworker.email = "caseworker@example.org"
+    caseworker.save(update_fields=["email"])
+    invitations.password_reset_request(username=caseworker.username)
+    reset_token = re.search(r"/invitations/([^/]+)/", mail.outbox[-1].body).group(1)
     return {
+        "suspended_agency": suspended.pk,
+        "shelter_agency": agencies["shelter"].pk,
+        "reset_token": reset_token,
         "survivor": str(survivor.pk),
         "ref": survivor.ref,
         "consent": str(consent.pk),
@@ -78,7 +92,6 @@ def build_world(members, agencies) -> dict:
         "colleague": colleague.pk,
         "me": members["caseworker"].pk,
         "legal_agency": agencies["legal"].pk,
-        "shelter_agency": agencies["shelter"].pk,
         "caseworker_username": members["caseworker"].user.username,
         "password": PASSWORD,
         "expires": (timezone.now() + timedelta(days=30)).isoformat(),

@@ -82,7 +82,7 @@ def test_the_largest_id_is_an_unknown_agency_not_a_crash(members, agencies, surv
         format="json",
     )
     assert response.status_code == 400
-    assert response.json()["fields"]["recipients"] == ["Unknown or inactive agency."]
+    assert response.json()["fields"]["recipients"] == ["Unknown agency."]
 
 
 @pytest.mark.parametrize("path", ["/api/v1/consents/", "/api/v1/referrals/", "/api/v1/survivors/"])

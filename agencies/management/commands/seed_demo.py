@@ -63,7 +63,7 @@ class Command(BaseCommand):
                     defaults={
                         "name": name,
                         "kind": kind,
-                        "region": region,
+                        "regions": [region],
                         "services": list(services),
                         "accepting_referrals": True,
                         "is_active": True,

@@ -1,0 +1,211 @@
+"""Network administration over the API: the agency directory (filtered) and its
+creation, editing, suspension and reinstatement; invitations and password resets.
+Views parse input, call one service or selector, and render."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agencies import invitations, network, selectors
+from agencies.api.serializers import AgencySerializer
+from agencies.api.throttles import ClientAddressThrottle
+from agencies.filters import AgencyFilter
+from agencies.inputs import MAX_ID
+from agencies.models import Agency, AgencyKind, Need, Role
+from agencies.permissions import role_required
+
+
+def _unique(values: list) -> list:
+    return list(dict.fromkeys(values))
+
+
+class AgencyProfileSerializer(serializers.Serializer):
+    """What a PATCH may change (all optional; which of them the caller may change is the
+    service's to say)."""
+
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=AgencyKind.choices)
+    regions = serializers.ListField(
+        child=serializers.CharField(max_length=100), max_length=50, required=False
+    )
+    services = serializers.ListField(
+        child=serializers.ChoiceField(choices=Need.choices), max_length=len(Need), required=False
+    )
+    languages = serializers.ListField(
+        child=serializers.CharField(max_length=35), max_length=50, required=False
+    )
+    accepting_referrals = serializers.BooleanField(required=False)
+    capacity_note = serializers.CharField(max_length=500, allow_blank=True, required=False)
+
+    def validate(self, attrs):
+        for name in ("regions", "services", "languages"):
+            if name in attrs:
+                attrs[name] = _unique(attrs[name])
+        return attrs
+
+
+class AgencyCreateSerializer(AgencyProfileSerializer):
+    slug = serializers.SlugField(max_length=64)
+
+
+class InvitationCreateSerializer(serializers.Serializer):
+    agency = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    role = serializers.ChoiceField(choices=Role.choices)
+    username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
+    email = serializers.EmailField(max_length=254)
+
+
+class InvitationCreatedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+class InvitationAcceptSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=100)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class InvitationAcceptedSerializer(serializers.Serializer):
+    username = serializers.CharField()
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+
+
+class InvitationThrottle(ClientAddressThrottle):
+    """Link redemptions and reset requests per client address: guessing a 256-bit token
+    is hopeless, but flooding inboxes is not."""
+
+    scope = "invitation"
+    rate = "10/min"
+
+
+class AgencyListView(GenericAPIView):
+    """GET: the directory (active agencies by slug; network admins see suspended ones
+    too), filtered by ``need``, ``region``, ``language``, ``kind``,
+    ``accepting_referrals``; each page one audited ``list``. POST (network admins): add
+    an agency."""
+
+    serializer_class = AgencySerializer
+    queryset = Agency.objects.none()  # schema only
+    filterset_class = AgencyFilter
+
+    @extend_schema(responses=AgencySerializer(many=True))
+    def get(self, request):
+        member = request.member
+        if member.role == Role.NETWORK_ADMIN:
+            agencies = network.agencies_administered(member)
+        else:
+            agencies = selectors.agency_directory()
+        agencies = self.filter_queryset(agencies)
+        with transaction.atomic():
+            page = self.paginate_queryset(agencies)
+            shown = selectors.agencies_shown(member, page)
+            return self.get_paginated_response(self.get_serializer(shown, many=True).data)
+
+    @extend_schema(request=AgencyCreateSerializer, responses={201: AgencySerializer})
+    def post(self, request):
+        body = AgencyCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        agency = network.agency_create(actor=request.member, **body.validated_data)
+        return Response(AgencySerializer(agency).data, status=status.HTTP_201_CREATED)
+
+
+class AgencyDetailView(APIView):
+    """PATCH: a network admin edits any agency; an agency admin their own profile."""
+
+    permission_classes = [role_required(Role.NETWORK_ADMIN, Role.AGENCY_ADMIN)]
+
+    @extend_schema(request=AgencyProfileSerializer, responses=AgencySerializer)
+    def patch(self, request, agency_id: int):
+        body = AgencyProfileSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        agency = network.agency_update(
+            actor=request.member, agency_id=agency_id, changes=dict(body.validated_data)
+        )
+        return Response(AgencySerializer(agency).data)
+
+
+class AgencySuspendView(APIView):
+    """Network admins: suspend an agency (its members are signed out everywhere)."""
+
+    permission_classes = [role_required(Role.NETWORK_ADMIN)]
+
+    @extend_schema(request=None, responses=AgencySerializer)
+    def post(self, request, agency_id: int):
+        agency = network.agency_suspend(actor=request.member, agency_id=agency_id)
+        return Response(AgencySerializer(agency).data)
+
+
+class AgencyReinstateView(APIView):
+    """Network admins: lift an agency's suspension."""
+
+    permission_classes = [role_required(Role.NETWORK_ADMIN)]
+
+    @extend_schema(request=None, responses=AgencySerializer)
+    def post(self, request, agency_id: int):
+        agency = network.agency_reinstate(actor=request.member, agency_id=agency_id)
+        return Response(AgencySerializer(agency).data)
+
+
+class InvitationListView(APIView):
+    """Invite someone to an agency in a role; the link goes only by email."""
+
+    permission_classes = [role_required(Role.NETWORK_ADMIN, Role.AGENCY_ADMIN)]
+
+    @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationCreatedSerializer})
+    def post(self, request):
+        body = InvitationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        invitation = invitations.invitation_create(
+            actor=request.member,
+            agency_id=data["agency"],
+            role=data["role"],
+            username=data["username"],
+            email=data["email"],
+        )
+        return Response(
+            {"id": invitation.pk, "expires_at": invitation.expires_at},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class InvitationAcceptView(APIView):
+    """Use an invitation or password-reset link once: set the password."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [InvitationThrottle]
+
+    @extend_schema(
+        request=InvitationAcceptSerializer, responses={200: InvitationAcceptedSerializer}
+    )
+    def post(self, request):
+        body = InvitationAcceptSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        member = invitations.invitation_accept(**body.validated_data)
+        return Response({"username": member.user.username})
+
+
+class PasswordResetView(APIView):
+    """Ask for a password-reset link by email. Always 202: the answer never says
+    whether the account exists."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [InvitationThrottle]
+
+    @extend_schema(request=PasswordResetSerializer, responses={202: None})
+    def post(self, request):
+        body = PasswordResetSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        invitations.password_reset_request(username=body.validated_data["username"])
+        return Response(status=status.HTTP_202_ACCEPTED)

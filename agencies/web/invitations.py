@@ -1,0 +1,82 @@
+"""The pages behind an emailed link (set a password) and the one that asks for a
+password-reset link. Anonymous by nature; each step goes through
+``agencies.invitations`` (which audits it)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from agencies import invitations
+from agencies.errors import InvalidInput
+from agencies.web.pages import apply_errors
+
+
+class SetPasswordForm(forms.Form):
+    password = forms.CharField(
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 12 characters, not a common password.",
+    )
+    confirm = forms.CharField(
+        label="Password again",
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("confirm"):
+            self.add_error("confirm", "The two passwords differ.")
+        return data
+
+
+class ResetRequestForm(forms.Form):
+    username = forms.CharField(max_length=150)
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "HEAD", "POST"])
+def invitation(request, token):
+    """GET: the link is checked (audited ``view`` of the invitation, or ``denied``) and
+    the password form shown. POST: the link is used once."""
+    if request.method != "POST":
+        found = invitations.invitation_open(token=token)
+        context = {"form": SetPasswordForm(), "invitation": found}
+        return render(request, "web/invitation.html", context)
+    form = SetPasswordForm(request.POST)
+    if form.is_valid():
+        try:
+            member = invitations.invitation_accept(
+                token=token, password=form.cleaned_data["password"]
+            )
+        except InvalidInput as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, f"Password set for {member.user.username}. Sign in.")
+            return redirect("web:login")
+    return render(request, "web/invitation.html", {"form": form, "invitation": None}, status=400)
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "HEAD", "POST"])
+def password_reset(request):
+    """Ask for a reset link. The answer is the same whether or not the account exists."""
+    form = ResetRequestForm(request.POST or None)
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "web/password_reset.html", {"form": form}, status=400)
+        invitations.password_reset_request(username=form.cleaned_data["username"])
+        messages.success(
+            request, "If that account exists and has an email address, a link is on its way."
+        )
+        return redirect("web:password-reset")
+    return render(request, "web/password_reset.html", {"form": form})
