@@ -298,6 +298,11 @@ SPECTACULAR_SETTINGS = {
         "DataCategoryEnum": "consent.categories.Category",
         "RecipientStatusEnum": "coordination.states.STATES",
     },
+    # Every operation documents its error statuses, each with the one error shape.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "srn.openapi.add_error_responses",
+    ],
 }
 
 # --- domain ------------------------------------------------------------------------
