@@ -27,7 +27,7 @@ from tests.fuzz.conftest import ROLE_MEMBERS, ROLES, count_case
 
 pytestmark = pytest.mark.django_db
 
-RANDOM_EXAMPLES = 6
+RANDOM_EXAMPLES = 10
 
 
 def _loaded(phases: dict):

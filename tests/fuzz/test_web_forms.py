@@ -40,7 +40,7 @@ from tests.fuzz.conftest import ROLE_MEMBERS, count_case
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = 20
+EXAMPLES = 40
 DOMAIN_MODELS = (
     Agency,
     Membership,
