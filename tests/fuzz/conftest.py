@@ -20,17 +20,20 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.utils import timezone
 
+from agencies.models import Role
 from consent import services as consent_services
 from coordination import services
+from tests.factories import MemberFactory
 
-# Roles fuzzed, each signed in as the member of that role in ``tests.conftest.members``.
-ROLE_MEMBERS = {
+# Every role is fuzzed, each signed in as its member in ``tests.conftest.members``
+# (a role that has none there gets one in the government agency), and anonymous.
+FIXTURE_MEMBERS = {
     "liaison": "liaison",
     "caseworker": "caseworker",
     "agency_admin": "admin",
     "compliance_officer": "compliance",
 }
-ROLES = (*ROLE_MEMBERS, "anonymous")
+ROLES = (*Role.values, "anonymous")
 
 COUNTS: dict[str, Counter] = {"api": Counter(), "forms": Counter()}
 COUNTS_FILE = "fuzz-cases.json"
@@ -104,6 +107,12 @@ class World:
         )
         self.members = members
         self.agencies = agencies
+        self.by_role = {
+            role: members[FIXTURE_MEMBERS[role]]
+            if role in FIXTURE_MEMBERS
+            else MemberFactory(agency=agencies["oversight"], role=role)
+            for role in Role.values
+        }
         self.path_ids = {
             "survivor_id": [str(self.survivor.id)],
             "referral_id": [str(self.referral.id)],

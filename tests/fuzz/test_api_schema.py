@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from knox.models import AuthToken
 from rest_framework.permissions import AllowAny
 
-from tests.fuzz.conftest import ROLE_MEMBERS, ROLES, count_case
+from tests.fuzz.conftest import ROLES, count_case
 
 pytestmark = pytest.mark.django_db
 
@@ -125,8 +125,8 @@ def seeded(world, connection_kept_across_requests):
 def credentials(seeded) -> dict[str, dict]:
     """Request headers per role: a fresh API token of that role's member."""
     headers = {"anonymous": {}}
-    for role, name in ROLE_MEMBERS.items():
-        _, token = AuthToken.objects.create(user=seeded.members[name].user)
+    for role, member in seeded.by_role.items():
+        _, token = AuthToken.objects.create(user=member.user)
         headers[role] = {"Authorization": f"Bearer {token}"}
     return headers
 

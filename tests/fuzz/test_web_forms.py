@@ -36,7 +36,7 @@ from coordination.models import (
     StreamEntry,
 )
 from tests.factories import PASSWORD
-from tests.fuzz.conftest import ROLE_MEMBERS, count_case
+from tests.fuzz.conftest import count_case
 
 pytestmark = pytest.mark.django_db
 
@@ -210,7 +210,7 @@ def path_id(form: Form) -> st.SearchStrategy:
 def client_for(world, role: str) -> Client:
     client = Client()
     if role != "anonymous":
-        client.force_login(world.members[ROLE_MEMBERS[role]].user)
+        client.force_login(world.by_role[role].user)
     return client
 
 
