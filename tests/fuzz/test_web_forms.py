@@ -156,6 +156,12 @@ def forms(world) -> dict[str, Form]:
             rule_values(coordination_inputs.TRANSITION, etag=st.text(max_size=70)),
             [referral],
         ),
+        "withdraw": Form(
+            "liaison",
+            "/referrals/{id}/transition/",
+            rule_values(coordination_inputs.TRANSITION, etag=st.text(max_size=70)),
+            [referral],
+        ),
         "note": Form(
             "caseworker",
             "/referrals/{id}/notes/",
@@ -222,6 +228,7 @@ def client_for(world, role: str) -> Client:
         "consent_revoke",
         "referral_new",
         "transition",
+        "withdraw",
         "note",
         "member_add",
         "member_role",
