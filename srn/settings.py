@@ -299,6 +299,11 @@ SPECTACULAR_SETTINGS = {
         "RecipientStatusEnum": "coordination.states.STATES",
         "NeedEnum": "agencies.models.Need",
     },
+    # Every operation documents its error statuses, each with the one error shape.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "srn.openapi.add_error_responses",
+    ],
 }
 
 # --- domain ------------------------------------------------------------------------

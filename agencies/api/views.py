@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.auth import logout
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from knox.models import AuthToken
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -119,7 +119,13 @@ class MemberListView(GenericAPIView):
 class MemberDetailView(APIView):
     permission_classes = [role_required(Role.AGENCY_ADMIN)]
 
-    @extend_schema(request=MemberRoleSerializer, responses=MemberSerializer)
+    @extend_schema(
+        request=MemberRoleSerializer,
+        responses={
+            200: MemberSerializer,
+            409: OpenApiResponse(description="An admin cannot change their own role."),
+        },
+    )
     def patch(self, request, member_id: int):
         body = MemberRoleSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -132,7 +138,13 @@ class MemberDetailView(APIView):
 class MemberDeactivateView(APIView):
     permission_classes = [role_required(Role.AGENCY_ADMIN)]
 
-    @extend_schema(request=None, responses=MemberSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: MemberSerializer,
+            409: OpenApiResponse(description="An admin cannot deactivate themself."),
+        },
+    )
     def post(self, request, member_id: int):
         member = services.member_deactivate(actor=request.member, member_id=member_id)
         return _member_response(member)

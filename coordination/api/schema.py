@@ -4,10 +4,33 @@ checks each presenter's output against its shape)."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from consent.categories import Category
 from coordination import access, states
+from coordination.api.idempotency import KEY_MAX
+
+# Request headers the views read themselves. Every error response carries the one error
+# body (``srn.openapi`` adds it, with the statuses each operation's shape implies).
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": KEY_MAX},
+    OpenApiParameter.HEADER,
+    description="Retrying with the same key and body returns the first response and "
+    "creates nothing; the same key with another body is a 422.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The ETag from a GET: refused with 412 if the object changed since.",
+)
+
+
+def refused(description: str) -> OpenApiResponse:
+    """An error response an operation declares itself; its body is the one error shape."""
+    return OpenApiResponse(description=description)
 
 
 class SurvivorShown(serializers.Serializer):

@@ -66,7 +66,11 @@ class SurvivorListView(GenericAPIView):
         queryset = selectors.survivors_of(request.member)
         return _page(self, queryset, selectors.survivors_shown, presenters.survivor_profile)
 
-    @extend_schema(request=s.SurvivorInputSerializer, responses={201: schema.SurvivorProfile})
+    @extend_schema(
+        request=s.SurvivorInputSerializer,
+        parameters=[schema.IDEMPOTENCY_KEY],
+        responses={201: schema.SurvivorProfile},
+    )
     @idempotent
     def post(self, request):
         body = s.SurvivorInputSerializer(data=request.data)
@@ -88,7 +92,11 @@ class SurvivorDetailView(APIView):
             survivor = selectors.access_survivor(request.member, survivor_id)
         return Response(presenters.survivor_profile(survivor), headers=_tag(survivor.version))
 
-    @extend_schema(request=s.SurvivorInputSerializer, responses=schema.SurvivorProfile)
+    @extend_schema(
+        request=s.SurvivorInputSerializer,
+        parameters=[schema.IF_MATCH],
+        responses=schema.SurvivorProfile,
+    )
     def patch(self, request, survivor_id):
         body = s.SurvivorInputSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
@@ -113,7 +121,14 @@ class ConsentListView(GenericAPIView):
         queryset = self.filter_queryset(selectors.consents_of(request.member))
         return _page(self, queryset, selectors.consents_shown, presenters.consent_shown)
 
-    @extend_schema(request=s.ConsentInputSerializer, responses={201: schema.ConsentShown})
+    @extend_schema(
+        request=s.ConsentInputSerializer,
+        parameters=[schema.IDEMPOTENCY_KEY],
+        responses={
+            201: schema.ConsentShown,
+            404: schema.refused("The survivor is not one of the caller's agency's."),
+        },
+    )
     @idempotent
     def post(self, request):
         body = s.ConsentInputSerializer(data=request.data)
@@ -128,7 +143,10 @@ class ConsentListView(GenericAPIView):
 class ConsentRevokeView(APIView):
     permission_classes = [role_required(Role.LIAISON)]
 
-    @extend_schema(request=s.RevokeInputSerializer, responses=schema.ConsentShown)
+    @extend_schema(
+        request=s.RevokeInputSerializer,
+        responses={200: schema.ConsentShown, 409: schema.refused("Already revoked.")},
+    )
     def post(self, request, consent_id):
         body = s.RevokeInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -152,7 +170,11 @@ class ReferralListView(GenericAPIView):
             decision = selectors.referrals_shown(request.member, page)
             return self.get_paginated_response(presenters.referrals_shown(page, decision))
 
-    @extend_schema(request=s.ReferralInputSerializer, responses={201: schema.ReferralShown})
+    @extend_schema(
+        request=s.ReferralInputSerializer,
+        parameters=[schema.IDEMPOTENCY_KEY],
+        responses={201: schema.ReferralShown},
+    )
     @idempotent
     def post(self, request):
         body = s.ReferralInputSerializer(data=request.data)
@@ -178,7 +200,14 @@ class ReferralDetailView(APIView):
 class TransitionView(APIView):
     permission_classes = [role_required(Role.LIAISON, Role.CASEWORKER)]
 
-    @extend_schema(request=s.TransitionInputSerializer, responses=schema.ReferralShown)
+    @extend_schema(
+        request=s.TransitionInputSerializer,
+        parameters=[schema.IF_MATCH],
+        responses={
+            200: schema.ReferralShown,
+            409: schema.refused("The action is not allowed from the current status."),
+        },
+    )
     def post(self, request, referral_id):
         body = s.TransitionInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -202,7 +231,11 @@ class NoteListView(APIView):
             {"next": None, "previous": None, "results": [presenters.note_shown(n) for n in notes]}
         )
 
-    @extend_schema(request=s.NoteInputSerializer, responses={201: schema.NoteShown})
+    @extend_schema(
+        request=s.NoteInputSerializer,
+        parameters=[schema.IDEMPOTENCY_KEY],
+        responses={201: schema.NoteShown},
+    )
     @idempotent
     def post(self, request, referral_id):
         body = s.NoteInputSerializer(data=request.data)
