@@ -5,7 +5,7 @@ Views parse input, call one service or selector, and render."""
 from __future__ import annotations
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
@@ -160,7 +160,13 @@ class InvitationListView(APIView):
 
     permission_classes = [role_required(Role.NETWORK_ADMIN, Role.AGENCY_ADMIN)]
 
-    @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationCreatedSerializer})
+    @extend_schema(
+        request=InvitationCreateSerializer,
+        responses={
+            201: InvitationCreatedSerializer,
+            404: OpenApiResponse(description="No such agency you may invite into."),
+        },
+    )
     def post(self, request):
         body = InvitationCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -186,7 +192,13 @@ class InvitationAcceptView(APIView):
     throttle_classes = [InvitationThrottle]
 
     @extend_schema(
-        request=InvitationAcceptSerializer, responses={200: InvitationAcceptedSerializer}
+        request=InvitationAcceptSerializer,
+        responses={
+            200: InvitationAcceptedSerializer,
+            404: OpenApiResponse(
+                description="The link is unknown, used, expired or tampered with (alike)."
+            ),
+        },
     )
     def post(self, request):
         body = InvitationAcceptSerializer(data=request.data)
