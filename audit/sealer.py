@@ -7,9 +7,15 @@ short transaction of its own: it numbers every waiting entry in id order, hashes
 onto its predecessor, writes the disclosure-ledger lines and the django-auditlog
 digest (``field_changes``), moves the head, and signs a checkpoint when one is due.
 
-It runs right after the recording transaction commits (``transaction.on_commit``), or
-as the last statement of ``record()``'s own transaction when that is the outermost
-one (nothing else is left to do in it). An entry whose sealing failed (a crash
+It runs as the last statement of ``record()``'s own transaction when that is the
+outermost one (nothing else is left to do in it); otherwise after the recording
+transaction commits (``transaction.on_commit``), batched: the first commit after a
+quiet spell of ``WINDOW`` seconds seals at once, and the commits that follow within
+the window leave their entries to one timed sealing at its end, which seals every
+entry waiting by then in one short transaction. A request then pays one sealing per
+window, not one per entry, and every entry is sealed within ``WINDOW`` plus one
+sealing (well within the second DESIGN.md allows). A process that exits waits for its
+timed sealing (the timer is not a daemon thread). An entry whose sealing failed (a crash
 between commit and seal) is sealed by the next sealing in any process, or by
 ``manage.py seal_audit``; ``verify_audit`` counts the entries that wait. The one
 update an entry ever receives is this sealing (on PostgreSQL the append-only trigger
@@ -18,6 +24,11 @@ allows exactly that and nothing else).
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+import time
+
 from django.db import connection, transaction
 
 from audit import checkpoints, field_digest, ledger
@@ -25,6 +36,11 @@ from audit.chain import GENESIS_HASH, content_of, entry_hash
 from audit.models import AuditEntry, ChainHead, Disclosure
 
 BATCH = 1000
+# Commits within this many seconds of the last sealing (in this process) are sealed
+# together at the window's end.
+WINDOW = 0.25
+
+logger = logging.getLogger(__name__)
 SEALED_FIELDS = ["seq", "prev_hash", "hash", "field_changes"]
 
 
@@ -70,8 +86,73 @@ def seal_pending() -> list[AuditEntry]:
     return sealed
 
 
+class _Batching:
+    """This process's sealing after commit: when it last sealed, whether it is
+    sealing now, and the timer of the next batch, if one is armed."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.sealing = False
+        self.last = float("-inf")
+        self.timer: threading.Timer | None = None
+
+    def after_commit(self) -> None:
+        with self.lock:
+            if self.timer is not None:
+                return  # the armed batch seals this entry too
+            wait = self.last + WINDOW - time.monotonic()
+            if self.sealing or wait > 0:
+                self.timer = threading.Timer(max(wait, 0.01), self._timed)
+                self.timer.name = "audit-sealer"
+                self.timer.start()
+                return
+            self.sealing = True
+        try:
+            seal_pending()
+        finally:
+            self._sealed()
+
+    def _timed(self) -> None:
+        with self.lock:
+            self.timer, self.sealing = None, True
+        try:
+            seal_pending()
+        except Exception:  # logged; the next sealing (any process) seals what waits
+            logger.exception("audit sealing failed; entries wait for the next sealing")
+        finally:
+            self._sealed()
+            connection.close()  # this thread's own connection
+
+    def _sealed(self) -> None:
+        with self.lock:
+            self.sealing, self.last = False, time.monotonic()
+
+
+_batching = _Batching()
+
+
+def _forget_parent_batching() -> None:
+    # A forked child has none of its parent's threads: it batches on its own.
+    global _batching
+    _batching = _Batching()
+
+
+os.register_at_fork(after_in_child=_forget_parent_batching)
+
+
+def flush() -> list[AuditEntry]:
+    """Seal now whatever waits, without waiting for an armed batch (which then finds
+    nothing left): for a process about to stop, or a caller that needs the chain
+    current."""
+    with _batching.lock:
+        timer, _batching.timer = _batching.timer, None
+    if timer is not None:
+        timer.cancel()
+    return seal_pending()
+
+
 def _seal_after_commit() -> None:
-    seal_pending()
+    _batching.after_commit()
 
 
 def in_outer_transaction() -> bool:
