@@ -9,14 +9,14 @@ digest (``field_changes``), moves the head, and signs a checkpoint when one is d
 
 It runs as the last statement of ``record()``'s own transaction when that is the
 outermost one (nothing else is left to do in it); otherwise after the recording
-transaction commits (``transaction.on_commit``), batched: the first commit after a
-quiet spell of ``WINDOW`` seconds seals at once, and the commits that follow within
-the window leave their entries to one timed sealing at its end, which seals every
-entry waiting by then in one short transaction. A request then pays one sealing per
-window, not one per entry, and every entry is sealed within ``WINDOW`` plus one
-sealing (well within the second DESIGN.md allows). A process that exits waits for its
-timed sealing (the timer is not a daemon thread). An entry whose sealing failed (a crash
-between commit and seal) is sealed by the next sealing in any process, or by
+transaction commits (``transaction.on_commit``), batched per process: a commit seals
+at once when the process has not sealed for ``WINDOW`` seconds, and otherwise leaves
+its entry to the next sealing, which seals every entry waiting by then in one short
+transaction; an entry left waiting ``LATEST`` seconds (the traffic stopped) is sealed
+by a timer. Requests pay one sealing per window, not one per entry, and every entry
+is sealed within ``LATEST`` plus one sealing (within the second DESIGN.md allows). A
+process that exits waits for its timer (not a daemon thread). An entry whose sealing
+failed (a crash between commit and seal) is sealed by the next sealing in any process, or by
 ``manage.py seal_audit``; ``verify_audit`` counts the entries that wait. The one
 update an entry ever receives is this sealing (on PostgreSQL the append-only trigger
 allows exactly that and nothing else).
@@ -36,9 +36,10 @@ from audit.chain import GENESIS_HASH, content_of, entry_hash
 from audit.models import AuditEntry, ChainHead, Disclosure
 
 BATCH = 1000
-# Commits within this many seconds of the last sealing (in this process) are sealed
-# together at the window's end.
+# A commit within WINDOW seconds of this process's last sealing leaves its entry to
+# the next; an entry left waiting LATEST seconds is sealed by a timer.
 WINDOW = 0.25
+LATEST = 0.75
 
 logger = logging.getLogger(__name__)
 SEALED_FIELDS = ["seq", "prev_hash", "hash", "field_changes"]
@@ -87,45 +88,67 @@ def seal_pending() -> list[AuditEntry]:
 
 
 class _Batching:
-    """This process's sealing after commit: when it last sealed, whether it is
-    sealing now, and the timer of the next batch, if one is armed."""
+    """This process's sealing after commit.
+
+    A commit seals at once, on its own thread, when this process has not sealed for
+    ``WINDOW`` seconds; otherwise its entry waits for the next such commit, and a
+    timer seals it only if it has waited ``LATEST`` seconds (the traffic stopped).
+    Under steady traffic every sealing runs on a request's thread, one per window,
+    and the timer never competes with the requests for the database.
+    """
 
     def __init__(self):
         self.lock = threading.Lock()
         self.sealing = False
-        self.last = float("-inf")
+        self.last = float("-inf")  # when the last sealing started
+        self.waiting_since: float | None = None  # the oldest commit left to a later sealing
         self.timer: threading.Timer | None = None
 
     def after_commit(self) -> None:
         with self.lock:
-            if self.timer is not None:
-                return  # the armed batch seals this entry too
-            wait = self.last + WINDOW - time.monotonic()
-            if self.sealing or wait > 0:
-                self.timer = threading.Timer(max(wait, 0.01), self._timed)
-                self.timer.name = "audit-sealer"
-                self.timer.start()
+            now = time.monotonic()
+            if self.sealing or now - self.last < WINDOW:
+                if self.waiting_since is None:
+                    self.waiting_since = now
+                self._arm(self.waiting_since + LATEST - now)
                 return
-            self.sealing = True
+            self.sealing, self.last = True, now
         try:
             seal_pending()
         finally:
-            self._sealed()
+            self._sealed(now)
+
+    def _arm(self, delay: float) -> None:
+        if self.timer is None:
+            self.timer = threading.Timer(max(delay, 0.01), self._timed)
+            self.timer.name = "audit-sealer"
+            self.timer.start()
 
     def _timed(self) -> None:
         with self.lock:
-            self.timer, self.sealing = None, True
+            self.timer = None
+            now = time.monotonic()
+            if self.waiting_since is None:
+                return  # a request's sealing took them
+            if self.sealing or now - self.waiting_since < LATEST:
+                self._arm(self.waiting_since + LATEST - now)
+                return
+            self.sealing, self.last = True, now
         try:
             seal_pending()
         except Exception:  # logged; the next sealing (any process) seals what waits
             logger.exception("audit sealing failed; entries wait for the next sealing")
         finally:
-            self._sealed()
+            self._sealed(now)
             connection.close()  # this thread's own connection
 
-    def _sealed(self) -> None:
+    def _sealed(self, started: float) -> None:
         with self.lock:
-            self.sealing, self.last = False, time.monotonic()
+            self.sealing = False
+            if self.waiting_since is not None and self.waiting_since < started:
+                self.waiting_since = None  # committed before this sealing read them
+            elif self.waiting_since is not None:
+                self._arm(self.waiting_since + LATEST - time.monotonic())
 
 
 _batching = _Batching()
@@ -146,6 +169,8 @@ def flush() -> list[AuditEntry]:
     current."""
     with _batching.lock:
         timer, _batching.timer = _batching.timer, None
+        _batching.waiting_since = None
+        _batching.last = time.monotonic()
     if timer is not None:
         timer.cancel()
     return seal_pending()
