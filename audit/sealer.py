@@ -176,6 +176,18 @@ def flush() -> list[AuditEntry]:
     return seal_pending()
 
 
+def reset() -> None:
+    """Disarm the timer and forget what waited, sealing nothing: for a process whose
+    database was emptied under it (a test's, flushed when it ends). Entries still
+    waiting are sealed by the next sealing, as after a crash."""
+    global _batching
+    with _batching.lock:
+        timer, _batching.timer = _batching.timer, None
+    if timer is not None:
+        timer.cancel()
+    _batching = _Batching()
+
+
 def _seal_after_commit() -> None:
     _batching.after_commit()
 
