@@ -54,6 +54,18 @@ def _locked_head() -> ChainHead:
     return head
 
 
+def _write_seals(entries: list[AuditEntry]) -> None:
+    """One prepared UPDATE run for every entry (``bulk_update`` builds a CASE per
+    field and entry: its cost grew with the batch, ~1 ms an entry)."""
+    columns = [AuditEntry._meta.get_field(name).column for name in SEALED_FIELDS]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
+    sql = f"UPDATE {quote(AuditEntry._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608
+    rows = [[getattr(entry, name) for name in SEALED_FIELDS] + [entry.pk] for entry in entries]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def _seal_batch() -> list[AuditEntry]:
     with transaction.atomic():
         head = _locked_head()
@@ -67,7 +79,7 @@ def _seal_batch() -> list[AuditEntry]:
             entry.seq, entry.prev_hash = seq, previous
             entry.field_changes = markers.get(entry.request_id, "")
             entry.hash = previous = entry_hash(previous, content_of(entry))
-        AuditEntry.objects.bulk_update(pending, SEALED_FIELDS)
+        _write_seals(pending)
         lines = [Disclosure(**line) for entry in pending for line in ledger.disclosures_of(entry)]
         Disclosure.objects.bulk_create(lines)
         head.seq, head.hash = seq, previous
