@@ -18,7 +18,9 @@ machine; the figures are ratios against that baseline, never thresholds:
 - SQL statements per request, counted in-process (Django's test client and
   ``CaptureQueriesContext``, SAVEPOINT/RELEASE statements not counted) on a throwaway
   test database: a detail read (first, which marks the referral received, and
-  repeated), a referral list page of 5 and of 50, a note and a transition;
+  repeated), a referral list page of 5 and of 50, a note and a transition — each
+  request's own statements, its audit entry's sealing deferred (``audit.sealer``
+  batches it per window) and one sealing counted apart;
 - where a detail read's time goes, by timing its stages in-process.
 
 The last line is ``RESULT detail_p50_ratio=… detail_p99_ratio=… detail_queries=…
