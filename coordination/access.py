@@ -307,7 +307,7 @@ def decide_one(
     ``visible_referrals`` and ``decide`` together, in one consent query.
 
     ``visible_referrals`` keeps a referral exactly when ``releases`` calls it visible
-    (tests/coordination/test_access.py holds the two to the same matrix), so a
+    (tests/coordination/test_access.py and test_access_by_id.py hold them to it), so a
     referral read by id needs no scoped query: it is fetched, decided once, and
     refused when the decision hides it.
     """
