@@ -221,6 +221,9 @@ def main() -> int:
     try:
         return _run(args, connection)
     finally:
+        from audit import sealer
+
+        sealer.flush()  # the API reads' entries, before their database goes
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
