@@ -13,6 +13,8 @@ from agencies.models import Agency, Membership
 from audit.models import Action
 from audit.recorder import record
 
+_NOT_JOINED = object()
+
 
 def membership_for(user) -> Membership | None:
     """The user's usable membership, or None (anonymous, inactive, or inactive agency)."""
@@ -21,11 +23,18 @@ def membership_for(user) -> Membership | None:
     cached = getattr(user, "_srn_membership", None)
     if cached is not None:
         return cached
-    membership = (
-        Membership.objects.select_related("agency", "user")
-        .filter(user=user, is_active=True, agency__is_active=True)
-        .first()
-    )
+    joined = user._state.fields_cache.get("membership", _NOT_JOINED)
+    if joined is _NOT_JOINED:
+        membership = (
+            Membership.objects.select_related("agency", "user")
+            .filter(user=user, is_active=True, agency__is_active=True)
+            .first()
+        )
+    elif joined is not None and joined.is_active and joined.agency.is_active:
+        # Joined to the user by the token's lookup (``agencies.authentication``).
+        membership = joined
+    else:
+        membership = None
     user._srn_membership = membership
     return membership
 

@@ -4,8 +4,9 @@ Call it inside the transaction of the access it records. The entry is written
 unsealed, so it commits with the access or not at all (if it cannot be written the
 exception propagates and the caller's transaction, and the access it was about to
 make, rolls back: fail closed) and no chain lock is taken while the caller goes on
-with its work. ``audit.sealer`` links it into the chain right after commit, or at
-once when ``record()``'s transaction is the outermost one.
+with its work. ``audit.sealer`` links it into the chain after commit (batched: within
+``sealer.LATEST`` seconds, normally by the next commit's sealing), or at once when
+``record()``'s transaction is the outermost one.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from audit.chain import (
 )
 from audit.ledger import LEDGER_FIELDS, READS, disclosures_of
 from audit.models import AuditEntry, Disclosure
+from audit.verify_fast import fast_range
 
 COLUMNS = (*HASHED_FIELDS, "field_changes", "prev_hash", "hash")
 _JSON = {HASHED_FIELDS.index(name) for name in ("categories", "consent_ids", "detail")}
@@ -127,7 +128,20 @@ def _ledger_lines(lo: int, hi: int):
 def verify_range(
     lo: int, hi: int, previous: str | None, pinned: dict[int, str], window: dict[int, str]
 ) -> RangeResult:
-    """Check entries ``lo``..``hi``; ``previous`` is the hash before ``lo`` if known."""
+    """Check entries ``lo``..``hi``; ``previous`` is the hash before ``lo`` if known.
+
+    Chunk by chunk (``fast_range``); only a range where anything differs is walked
+    again entry by entry (``_exact_range``), which names the first bad entry."""
+    result = fast_range(lo, hi, previous, pinned, window)
+    if result is None:
+        result = _exact_range(lo, hi, previous, pinned, window)
+    return result
+
+
+def _exact_range(
+    lo: int, hi: int, previous: str | None, pinned: dict[int, str], window: dict[int, str]
+) -> RangeResult:
+    """The entry-by-entry walk: each check in order, stopping at the first failure."""
     result = RangeResult(lo, hi)
     ledger = _ledger_lines(lo, hi)
     first_id = last_id = None

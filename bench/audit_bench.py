@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -221,7 +222,11 @@ def main() -> int:
     try:
         return _run(args, connection)
     finally:
+        from audit import sealer
+
+        sealer.flush()  # the API reads' entries, before their database goes
         connection.creation.destroy_test_db(old_name, verbosity=0)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _run(args, connection) -> int:

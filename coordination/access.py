@@ -299,6 +299,22 @@ def decide(
     return Decision(agency_id, granted, back_releases_many(outgoing, at=at))
 
 
+def decide_one(
+    agency_id: int, referral, *, at: datetime | None = None, role: str | None = None
+) -> Decision | None:
+    """The decision on one referral fetched by id (with prefetched ``recipients``), or
+    ``None`` when the rule hides it from the member: the single-referral form of
+    ``visible_referrals`` and ``decide`` together, in one consent query.
+
+    ``visible_referrals`` keeps a referral exactly when ``releases`` calls it visible
+    (tests/coordination/test_access.py and test_access_by_id.py hold them to it), so a
+    referral read by id needs no scoped query: it is fetched, decided once, and
+    refused when the decision hides it.
+    """
+    decision = decide(agency_id, [referral], at=at, role=role)
+    return decision if decision.release(referral).visible else None
+
+
 # --- live events ------------------------------------------------------------------------
 
 

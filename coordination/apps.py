@@ -7,7 +7,12 @@ class CoordinationConfig(AppConfig):
 
     def ready(self):
         from consent.change_log import register_without_pii
-        from coordination.models import CaseNote, RecipientStatus, Referral, StatusChange
+        from coordination.models import CaseNote, Referral, StatusChange
 
-        for model in (Referral, RecipientStatus, StatusChange, CaseNote):
+        # Not RecipientStatus: its fields change only in ``statuses.status_move``, which
+        # writes a StatusChange (from, to, action, who, when) for every move. Tracking
+        # both cost a pre-save SELECT and a second LogEntry on every move for a diff
+        # (status, version, updated_at) the StatusChange's own LogEntry already holds
+        # and the chain's field digest already covers.
+        for model in (Referral, StatusChange, CaseNote):
             register_without_pii(model)

@@ -114,6 +114,32 @@ def referrals_visible_to(member: Membership) -> QuerySet[Referral]:
     )
 
 
+def _referral_by_id(referral_id) -> Referral | None:
+    """One referral with its survivor and statuses, not yet decided on: only
+    ``access.decide_one`` says whether the member may see it."""
+    return (
+        Referral.objects.select_related("survivor")
+        .prefetch_related(
+            Prefetch("recipients", queryset=RecipientStatus.objects.order_by("agency_id"))
+        )
+        .filter(pk=referral_id)
+        .first()
+    )
+
+
+def referral_visible(member: Membership, referral_id) -> tuple[Referral, access.Decision]:
+    """One referral the member's agency may see, and the decision on it; "missing"
+    and "not yours" both raise ``NotFound``. Not audited: the caller audits what it
+    shows (``access_referral``) or writes (a service)."""
+    referral = _referral_by_id(referral_id)
+    decision = None
+    if referral is not None:
+        decision = access.decide_one(member.agency_id, referral, role=member.role)
+    if decision is None:
+        raise NotFound
+    return referral, decision
+
+
 def referrals_shown(member: Membership, page) -> access.Decision:
     """A page of referrals is shown: the decision for it, and one ``list`` entry naming
     each referral, its survivor ``ref``, the categories released and the consents that
@@ -144,10 +170,7 @@ def access_referral(
 ) -> tuple[Referral, access.Decision]:
     """One referral and the decision on it; audits the disclosure (``view``, or
     ``list`` for its notes) with the released categories and consents."""
-    referral = referrals_visible_to(member).filter(pk=referral_id).first()
-    if referral is None:
-        raise NotFound
-    decision = access.decide(member.agency_id, [referral], role=member.role)
+    referral, decision = referral_visible(member, referral_id)
     release = decision.release(referral)
     record(
         action=audit_action,

@@ -20,6 +20,16 @@ def _private_checkpoint_export(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _no_sealing_left_for_the_next_test():
+    # A commit's batched sealing may wait on a timer (audit.sealer): it must not fire
+    # in the next test, against that test's database.
+    yield
+    from audit import sealer
+
+    sealer.reset()
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache
 

