@@ -24,7 +24,8 @@
     });
     return fetch(region.getAttribute("data-live-src"), {
       credentials: "same-origin",
-      headers: { "X-Requested-With": "fetch" },
+      // A background fetch: it must not keep an idle session alive (agencies/sessions.py).
+      headers: { "X-Requested-With": "fetch", "X-SRN-Background": "refresh" },
       cache: "no-store",
     }).then(function (response) {
       if (response.redirected || !response.ok) throw new Error("refresh " + response.status);
@@ -128,7 +129,65 @@
     });
   }
 
+  /* The session signs out after a while without a request of the member's own
+   * (data-session-seconds: how long this page has left). A minute before, an alert
+   * dialog offers to stay signed in (one real request, which answers with the seconds
+   * the session now has); when time is up we go to the sign-in page, whose request
+   * ends the session on the server (audited, its sockets closed). */
+  function sessionTimer() {
+    var left = parseInt(document.body.getAttribute("data-session-seconds"), 10);
+    var box = document.querySelector("[data-session-warning]");
+    if (isNaN(left) || !box) return;
+    var text = box.querySelector("[data-session-warning-text]");
+    var stay = box.querySelector("[data-session-stay]");
+    var deadline = Date.now() + left * 1000;
+    var lastFocus = null, timer = null;
+
+    function signIn() { location.assign("/accounts/login/"); }
+
+    function show(seconds) {
+      if (box.hidden) {
+        lastFocus = document.activeElement;
+        box.hidden = false;
+        stay.focus();
+      }
+      text.textContent = "For the survivors' safety, you will be signed out in " +
+        seconds + (seconds === 1 ? " second" : " seconds") + " unless you stay signed in.";
+    }
+
+    function hide() {
+      if (box.hidden) return;
+      box.hidden = true;
+      if (lastFocus && lastFocus.focus) lastFocus.focus();
+    }
+
+    function tick() {
+      var seconds = Math.ceil((deadline - Date.now()) / 1000);
+      if (seconds <= 0) { signIn(); return; }
+      if (seconds <= 60) show(seconds);
+      else hide();
+      timer = setTimeout(tick, seconds <= 61 ? 1000 : (seconds - 60) * 1000);
+    }
+
+    function renewFrom(response) {
+      var header = parseInt(response.headers.get("X-Session-Seconds-Left"), 10);
+      if (!response.ok || isNaN(header)) { signIn(); return; }
+      deadline = Date.now() + header * 1000;
+      clearTimeout(timer);
+      tick();
+    }
+
+    stay.addEventListener("click", function () {
+      stay.disabled = true;
+      fetch("/api/v1/me/", { credentials: "same-origin", cache: "no-store" })
+        .then(renewFrom, signIn)
+        .then(function () { stay.disabled = false; });
+    });
+    tick();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    sessionTimer();
     live();
     sha256Helpers();
     var summary = document.querySelector(".error-summary");
