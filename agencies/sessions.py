@@ -7,8 +7,8 @@ their own. Live updates are not requests, and the page's background refreshes sa
 is ended like a sign-out (``services.logout_record``: audited ``logout`` with the
 reason, its sockets closed) before the request goes on; pages are sent to sign-in, the
 API answers 401. Every response of a live session says how many seconds it has left
-(``SECONDS_LEFT_HEADER``, and ``request.session_seconds_left`` for the page template),
-so the page can warn before it signs out.
+(``SECONDS_LEFT_HEADER``; for the page template ``request.session_seconds_left`` and
+``request.session_lifetime_left``), so the page can warn before it signs out.
 """
 
 from __future__ import annotations
@@ -67,6 +67,11 @@ def seconds_left(session, now: float) -> int:
     return max(0, int(left))
 
 
+def lifetime_left(session, now: float) -> int:
+    """Seconds until the session ends however active the member is."""
+    return max(0, int(session.get(SIGNED_IN_AT, now) + lifetime_seconds() - now))
+
+
 def session_end(request, *, reason: str) -> None:
     """Sign the session's member out: audited ``logout`` ``{"reason": …}`` and the
     sockets opened under this session closed (through ``services.logout_record``),
@@ -121,6 +126,7 @@ class SessionTimeoutMiddleware:
                     session[ACTIVE_AT] = now
                     session.setdefault(SIGNED_IN_AT, now)
                 request.session_seconds_left = seconds_left(session, now)
+                request.session_lifetime_left = lifetime_left(session, now)
         response = self.get_response(request)
         session = request.session
         if SESSION_KEY in session:

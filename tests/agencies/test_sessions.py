@@ -148,6 +148,7 @@ def test_pages_carry_the_seconds_left_and_the_warning(caseworker, clock):
     page = client.get(INBOX).content.decode()
 
     assert 'data-session-seconds="900"' in page  # this request restarted the idle time
+    assert f'data-session-lifetime-seconds="{12 * 3600 - 5 * 60}"' in page
     assert 'role="alertdialog"' in page
     assert "Stay signed in" in page
     assert "<script>" not in page  # the warning is site.js, under the CSP
@@ -155,6 +156,17 @@ def test_pages_carry_the_seconds_left_and_the_warning(caseworker, clock):
     later(clock, minutes=4)
     response = client.get(INBOX_TABLE, **BACKGROUND)
     assert response[sessions.SECONDS_LEFT_HEADER] == str(11 * 60)
+
+
+def test_the_pages_session_check_reports_the_time_left_without_extending_it(caseworker, clock):
+    client = signed_in(caseworker)
+    later(clock, minutes=14)
+    check = client.get("/api/v1/me/", **BACKGROUND)
+    assert check.status_code == 200
+    assert check[sessions.SECONDS_LEFT_HEADER] == "60"
+
+    stay = client.get("/api/v1/me/")  # "Stay signed in"
+    assert stay[sessions.SECONDS_LEFT_HEADER] == "900"
 
 
 def test_the_seconds_left_never_pass_the_lifetime(caseworker, clock, settings):
