@@ -93,6 +93,8 @@ def _is_background(request) -> bool:
 
 def _ended_response(request):
     if request.path.startswith(MACHINE_PREFIXES):
+        if "Authorization" in request.headers:
+            return None  # the session is over; the token the call carries decides
         response = JsonResponse(
             {"code": SessionExpired.code, "detail": SessionExpired.detail}, status=401
         )

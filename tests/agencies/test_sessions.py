@@ -12,6 +12,7 @@ from channels.layers import get_channel_layer
 from django.test import Client
 from django.utils import timezone
 
+from agencies import services as agency_services
 from agencies import sessions
 from audit.models import Action, AuditEntry
 from coordination.live import consumer as consumers
@@ -128,6 +129,17 @@ def test_the_api_answers_401_to_an_ended_session_cookie(caseworker, clock):
 
     assert response.status_code == 401
     assert response.json()["code"] == "session_expired"
+    assert logouts(caseworker) == [{"method": "session", "reason": "idle"}]
+
+
+def test_a_token_call_that_also_carries_an_ended_session_cookie_goes_on(caseworker, clock):
+    client = signed_in(caseworker)
+    _, token = agency_services.token_issue(member=caseworker)
+    later(clock, minutes=16)
+
+    response = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert response.status_code == 200
     assert logouts(caseworker) == [{"method": "session", "reason": "idle"}]
 
 
