@@ -115,11 +115,16 @@ def login_record(*, member: Membership, method: str) -> None:
 
 @transaction.atomic
 def logout_record(
-    *, member: Membership, token: AuthToken | None, session_key: str | None = None
+    *,
+    member: Membership,
+    token: AuthToken | None,
+    session_key: str | None = None,
+    reason: str | None = None,
 ) -> None:
-    """Audits ``logout``; deletes the token that made the request, if any, and closes
-    the live sockets opened under it (under the session, for a browser; all of the
-    user's when the session is unknown)."""
+    """Audits ``logout`` (with the ``reason`` when the server ended the session, e.g.
+    ``idle``); deletes the token that made the request, if any, and closes the live
+    sockets opened under it (under the session, for a browser; all of the user's when
+    the session is unknown)."""
     if token is not None:
         credential = live_auth.token_credential(token)
         token.delete()
@@ -129,7 +134,8 @@ def logout_record(
     record(
         action=Action.LOGOUT,
         actor=member.as_actor(),
-        detail={"method": "token" if token is not None else "session"},
+        detail={"method": "token" if token is not None else "session"}
+        | ({"reason": reason} if reason else {}),
     )
 
 

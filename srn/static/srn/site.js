@@ -24,7 +24,8 @@
     });
     return fetch(region.getAttribute("data-live-src"), {
       credentials: "same-origin",
-      headers: { "X-Requested-With": "fetch" },
+      // A background fetch: it must not keep an idle session alive (agencies/sessions.py).
+      headers: { "X-Requested-With": "fetch", "X-SRN-Background": "refresh" },
       cache: "no-store",
     }).then(function (response) {
       if (response.redirected || !response.ok) throw new Error("refresh " + response.status);
@@ -128,7 +129,84 @@
     });
   }
 
+  /* The session signs out after a while without a request of the member's own
+   * (data-session-seconds: how long this page has left). A minute before, an alert
+   * dialog offers to stay signed in (one real request, which answers with the seconds
+   * the session now has, X-Session-Seconds-Left); when time is up we go to the sign-in
+   * page. */
+  function sessionTimer() {
+    var left = parseInt(document.body.getAttribute("data-session-seconds"), 10);
+    var box = document.querySelector("[data-session-warning]");
+    if (isNaN(left) || !box) return;
+    var text = box.querySelector("[data-session-warning-text]");
+    var stay = box.querySelector("[data-session-stay]");
+    var deadline = Date.now() + left * 1000;
+    var lifetime = parseInt(document.body.getAttribute("data-session-lifetime-seconds"), 10);
+    var lastMoment = isNaN(lifetime) ? Infinity : Date.now() + lifetime * 1000;
+    var lastFocus = null, timer = null, checked = null;
+
+    function signIn() { location.assign("/accounts/login/"); }
+
+    function show(seconds) {
+      // At the session's absolute end, staying signed in is not possible.
+      var final = lastMoment - deadline < 2000;
+      stay.hidden = final;
+      text.textContent = "For the survivors' safety, you will be signed out in " +
+        seconds + (seconds === 1 ? " second" : " seconds") +
+        (final ? ": this session has reached its time limit. Save your work and sign in again."
+               : " unless you stay signed in.");
+      if (box.hidden) {
+        lastFocus = document.activeElement;
+        box.hidden = false;
+        (final ? box : stay).focus();
+      }
+    }
+
+    function hide() {
+      if (box.hidden) return;
+      box.hidden = true;
+      if (lastFocus && lastFocus.focus) lastFocus.focus();
+    }
+
+    // Before warning and at the end, ask the server (a background request, which does
+    // not count as activity): another tab may have kept the session alive, and a
+    // session found over is ended there and then (audited, its sockets closed).
+    function tick() {
+      clearTimeout(timer);
+      var seconds = Math.ceil((deadline - Date.now()) / 1000);
+      if (seconds <= 0 || (seconds <= 60 && checked !== deadline)) { check(); return; }
+      if (seconds <= 60) show(seconds);
+      else hide();
+      timer = setTimeout(tick, seconds <= 61 ? 1000 : (seconds - 60) * 1000);
+    }
+
+    function renewFrom(response) {
+      var header = parseInt(response.headers.get("X-Session-Seconds-Left"), 10);
+      if (!response.ok || isNaN(header)) { signIn(); return; }
+      deadline = checked = Date.now() + Math.max(1, header) * 1000;
+      tick();
+    }
+
+    function check() {
+      fetch("/api/v1/me/", {
+        credentials: "same-origin",
+        cache: "no-store",
+        headers: { "X-SRN-Background": "session-check" },
+      }).then(renewFrom, signIn);
+    }
+
+    stay.addEventListener("click", function () {
+      stay.disabled = true;
+      // A real request: it is the member's own activity and restarts the idle time.
+      fetch("/api/v1/me/", { credentials: "same-origin", cache: "no-store" })
+        .then(renewFrom, signIn)
+        .then(function () { stay.disabled = false; });
+    });
+    tick();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    sessionTimer();
     live();
     sha256Helpers();
     var summary = document.querySelector(".error-summary");
