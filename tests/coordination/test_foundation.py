@@ -92,6 +92,7 @@ def test_seed_demo_is_idempotent_and_matches_the_contract():
         ("compliance", "oversight", "compliance_officer"),
         ("legal.worker", "legal-aid-now", "caseworker"),
         ("liaison", "metro-police", "liaison"),
+        ("network.admin", "oversight", "network_admin"),
         ("shelter.admin", "safe-harbor", "agency_admin"),
         ("shelter.worker", "safe-harbor", "caseworker"),
     ]

@@ -42,6 +42,8 @@ USERS = [
     ("legal.worker", "legal-aid-now", Role.CASEWORKER),
     ("shelter.admin", "safe-harbor", Role.AGENCY_ADMIN),
     ("compliance", "oversight", Role.COMPLIANCE_OFFICER),
+    # Beyond DESIGN.md's list, so that the demo has every role of the tour.
+    ("network.admin", "oversight", Role.NETWORK_ADMIN),
 ]
 
 
