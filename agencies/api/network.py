@@ -123,7 +123,13 @@ class AgencyDetailView(APIView):
 
     permission_classes = [role_required(Role.NETWORK_ADMIN, Role.AGENCY_ADMIN)]
 
-    @extend_schema(request=AgencyProfileSerializer, responses=AgencySerializer)
+    @extend_schema(
+        request=AgencyProfileSerializer,
+        responses={
+            200: AgencySerializer,
+            409: OpenApiResponse(description="A government agency with such members stays so."),
+        },
+    )
     def patch(self, request, agency_id: int):
         body = AgencyProfileSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
@@ -138,7 +144,13 @@ class AgencySuspendView(APIView):
 
     permission_classes = [role_required(Role.NETWORK_ADMIN)]
 
-    @extend_schema(request=None, responses=AgencySerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: AgencySerializer,
+            409: OpenApiResponse(description="Already suspended, or your own agency."),
+        },
+    )
     def post(self, request, agency_id: int):
         agency = network.agency_suspend(actor=request.member, agency_id=agency_id)
         return Response(AgencySerializer(agency).data)
@@ -149,7 +161,10 @@ class AgencyReinstateView(APIView):
 
     permission_classes = [role_required(Role.NETWORK_ADMIN)]
 
-    @extend_schema(request=None, responses=AgencySerializer)
+    @extend_schema(
+        request=None,
+        responses={200: AgencySerializer, 409: OpenApiResponse(description="Not suspended.")},
+    )
     def post(self, request, agency_id: int):
         agency = network.agency_reinstate(actor=request.member, agency_id=agency_id)
         return Response(AgencySerializer(agency).data)

@@ -30,6 +30,18 @@ pytestmark = pytest.mark.django_db
 RANDOM_EXAMPLES = 10
 
 
+def _over_https(app):
+    """Every request as it reaches the app behind the TLS proxy: the production profile
+    redirects plain HTTP (its SecurityMiddleware reads the setting when the handler is
+    built, before any fixture could turn it off)."""
+
+    def behind_the_proxy(environ, start_response):
+        environ = {**environ, "wsgi.url_scheme": "https", "HTTP_X_FORWARDED_PROTO": "https"}
+        return app(environ, start_response)
+
+    return behind_the_proxy
+
+
 def _loaded(phases: dict):
     config = schemathesis.Config.from_dict(
         {
@@ -37,7 +49,7 @@ def _loaded(phases: dict):
             "generation": {"deterministic": True, "max-examples": RANDOM_EXAMPLES},
         }
     )
-    return schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler(), config=config)
+    return schemathesis.openapi.from_wsgi("/api/schema/", _over_https(WSGIHandler()), config=config)
 
 
 random_data = _loaded({"examples": {"enabled": False}, "coverage": {"enabled": False}})
