@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agencies import inputs
-from agencies.models import Agency, Membership, Role
+from agencies.models import Agency, AgencyKind, Invitation, Membership, Need, Role
 from consent import inputs as consent_inputs
 from consent.categories import Category
 from consent.models import Consent, ConsentRevocation, Survivor
@@ -55,6 +55,7 @@ DOMAIN_MODELS = (
     Event,
     StreamEntry,
     IdempotencyRecord,
+    Invitation,
 )
 
 HUGE = st.sampled_from([10_000, 300_000]).map(lambda n: "x" * n)
@@ -189,6 +190,54 @@ def forms(world) -> dict[str, Form]:
             {},
             [members[name].pk for name in ("caseworker", "admin", "outsider")],
         ),
+        "member_unlock": Form(
+            "agency_admin",
+            "/members/{id}/unlock/",
+            {},
+            [members[name].pk for name in ("caseworker", "admin", "outsider")],
+        ),
+        "agency_profile": Form(
+            "agency_admin",
+            "/agency/profile/",
+            {
+                "services": st.sampled_from(Need.values),
+                "regions": ANYTHING,
+                "languages": ANYTHING,
+                "accepting_referrals": st.sampled_from(["on", ""]),
+                "capacity_note": ANYTHING,
+            },
+        ),
+        "invitation_new": Form(
+            "agency_admin",
+            "/invite/",
+            {
+                "agency": st.sampled_from(agencies),
+                "role": st.sampled_from(Role.values),
+                "username": st.from_regex(r"[\w.@+-]{1,150}", fullmatch=True),
+                "email": st.emails(),
+            },
+        ),
+        "agency_create": Form(
+            "network_admin",
+            "/network/agencies/",
+            {
+                "name": ANYTHING,
+                "slug": st.from_regex(r"[a-z0-9-]{1,64}", fullmatch=True),
+                "kind": st.sampled_from(AgencyKind.values),
+                "services": st.sampled_from(Need.values),
+            },
+        ),
+        "agency_suspend": Form(
+            "network_admin", "/network/agencies/{id}/suspend/", {}, [int(a) for a in agencies]
+        ),
+        "agency_reinstate": Form(
+            "network_admin", "/network/agencies/{id}/reinstate/", {}, [int(a) for a in agencies]
+        ),
+        "password_reset": Form(
+            "anonymous",
+            "/accounts/password-reset/",
+            {"username": st.sampled_from([m.user.username for m in members.values()])},
+        ),
         "sign_in": Form(
             "anonymous",
             "/accounts/login/",
@@ -233,6 +282,13 @@ def client_for(world, role: str) -> Client:
         "member_add",
         "member_role",
         "member_deactivate",
+        "member_unlock",
+        "agency_profile",
+        "invitation_new",
+        "agency_create",
+        "agency_suspend",
+        "agency_reinstate",
+        "password_reset",
         "sign_in",
     ],
 )
