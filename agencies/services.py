@@ -16,6 +16,7 @@ from agencies.models import AgencyKind, Membership, Role
 from agencies.selectors import membership_for
 from audit.models import Action, Outcome
 from audit.recorder import Actor, record
+from audit.units import unit
 
 
 class InvalidCredentials(Unauthenticated):
@@ -44,7 +45,7 @@ def member_authenticate(*, request, username: str, password: str) -> Membership:
     return member
 
 
-@transaction.atomic
+@unit
 def token_issue(*, member: Membership) -> tuple[AuthToken, str]:
     """Issue an expiring, hashed API token (sweeping the user's expired ones); audits
     ``login``."""
@@ -65,7 +66,7 @@ def login_record(*, member: Membership, method: str) -> None:
         record(action=Action.LOGIN, actor=member.as_actor(), detail={"method": method})
 
 
-@transaction.atomic
+@unit
 def logout_record(
     *, member: Membership, token: AuthToken | None, session_key: str | None = None
 ) -> None:
@@ -103,7 +104,7 @@ def _check_grantable(actor: Membership, role: str) -> None:
         )
 
 
-@transaction.atomic
+@unit
 def member_add(*, actor: Membership, username: str, password: str, role: str) -> Membership:
     """An agency admin adds a user to their own agency. Audits ``member_add``."""
     if actor.role != Role.AGENCY_ADMIN:
@@ -130,7 +131,7 @@ def member_add(*, actor: Membership, username: str, password: str, role: str) ->
     return member
 
 
-@transaction.atomic
+@unit
 def member_change_role(*, actor: Membership, member_id: int, role: str) -> Membership:
     """An agency admin changes a member's role. Audits ``member_update``."""
     target = _locked_member(member_id)
@@ -151,7 +152,7 @@ def member_change_role(*, actor: Membership, member_id: int, role: str) -> Membe
     return target
 
 
-@transaction.atomic
+@unit
 def member_deactivate(*, actor: Membership, member_id: int) -> Membership:
     """Deactivate a member of the admin's agency: their tokens and sessions end now.
 
