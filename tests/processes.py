@@ -122,7 +122,12 @@ class Daphne:
         self.port = free_port()
         self.env, self.app = env, app
         self.process: subprocess.Popen | None = None
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        keep = os.environ.get("SRN_DAPHNE_LOG_DIR")  # to read a run's server logs
+        self.log = (
+            open(Path(keep) / f"daphne-{self.port}.log", "w+b")  # noqa: SIM115
+            if keep
+            else tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        )
 
     def start(self, *, wait: bool = True) -> None:
         self.process = subprocess.Popen(
