@@ -12,6 +12,7 @@ import json
 import queue
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pytest
@@ -66,6 +67,7 @@ def writers(ports, calls: Calls, stop: threading.Event, *, body, liaison, casewo
     created: queue.Queue = queue.Queue()
     keys: list[str] = []
     accepted: list[str] = []
+    refusals: list[str] = []
     turn = itertools.count()
 
     creating = threading.Event()
@@ -106,14 +108,17 @@ def writers(ports, calls: Calls, stop: threading.Event, *, body, liaison, casewo
                     ports, turn, "POST", f"/api/v1/referrals/{referral}/transitions/",
                     token=caseworker, body={"action": "accept"}, timeout=20,
                 )  # fmt: skip
-                if reply.status == 200 or (reply.status == 409 and tried):
+                code = (reply.body or {}).get("code", "") if reply.status == 409 else ""
+                if reply.status == 200 or (code == "illegal_transition" and tried):
                     accepted.append(referral)
                     break
+                if reply.answered and reply.status != 200:
+                    refusals.append(f"{reply.status} {code}".strip())
                 tried = True
                 time.sleep(0.1)
 
     threads = [threading.Thread(target=create), threading.Thread(target=accept)]
-    return threads, keys, accepted
+    return threads, keys, accepted, refusals
 
 
 @dataclass
@@ -196,6 +201,11 @@ def test_faults_lose_and_double_no_event_and_leave_no_5xx_once_recovered(
     members, agencies, consented, served_env
 ):
     servers = TestServers.from_env()
+    # The throwaway cluster runs synchronous_commit=off (fast, and may forget commits
+    # it acknowledged when it crashes); production keeps it on, and so does this test.
+    with connection.cursor() as cursor:
+        name = connection.ops.quote_name(connection.settings_dict["NAME"])
+        cursor.execute(f"ALTER DATABASE {name} SET synchronous_commit TO on")
     body = {
         "survivor": str(consented.id),
         "recipients": [agencies["shelter"].id],
@@ -219,7 +229,7 @@ def test_faults_lose_and_double_no_event_and_leave_no_5xx_once_recovered(
             await asyncio.gather(*(follow(f, ports, stop_following) for f in followers.values()))
 
         following = threading.Thread(target=asyncio.run, args=(follow_all(),))
-        threads, keys, accepted = writers(
+        threads, keys, accepted, refusals = writers(
             ports, calls, stop_writing, body=body, **tokens
         )  # fmt: skip
         following.start()
@@ -279,6 +289,7 @@ def test_faults_lose_and_double_no_event_and_leave_no_5xx_once_recovered(
         "referrals_created": referrals.count(),
         "keys_pending": IdempotencyRecord.objects.filter(status_code__isnull=True).count(),
         "workers_channel_layer_failing_at_end": layer_failing,
+        "accept_refusals": dict(Counter(refusals)),
         "seconds": round(time.monotonic() - began, 1),
     }
     for name, follower in followers.items():
