@@ -40,7 +40,7 @@ def _run(argv: list[str], *, timeout: float = 90) -> None:
 
 
 @dataclass(frozen=True)
-class TestServers:
+class ServerHandles:
     pg_ctl: str
     pg_data: str
     pg_log: str
@@ -51,7 +51,7 @@ class TestServers:
     redis_user: str
 
     @classmethod
-    def from_env(cls) -> TestServers:
+    def from_env(cls) -> ServerHandles:
         missing = [name for name in NEEDED if not os.environ.get(name)]
         assert not missing, f"run the production pass through .ci/test (it exports {missing})"
         env = os.environ

@@ -27,7 +27,7 @@ from tests.coordination import live_helpers as h
 from tests.reliability import wire
 from tests.reliability.conftest import audit_chain_verifies
 from tests.reliability.figures import report
-from tests.reliability.servers import TestServers
+from tests.reliability.servers import ServerHandles
 
 pytestmark = [
     pytest.mark.production,
@@ -159,7 +159,7 @@ async def follow(follower: Follower, ports: list[int], stop: threading.Event) ->
         await asyncio.sleep(0.2)
 
 
-def wait_ready(daphnes, servers: TestServers, *, timeout: float = 60) -> None:
+def wait_ready(daphnes, servers: ServerHandles, *, timeout: float = 60) -> None:
     """Redis answers and both workers' /readyz find the database. (Their channel-layer
     check is recorded, not awaited: after a Redis restart a worker's channel-layer
     receive can stay broken until it restarts; sockets then catch up at heartbeats.)"""
@@ -200,7 +200,7 @@ def expected_seqs(member) -> set[int]:
 def test_faults_lose_and_double_no_event_and_leave_no_5xx_once_recovered(
     members, agencies, consented, served_env
 ):
-    servers = TestServers.from_env()
+    servers = ServerHandles.from_env()
     # The throwaway cluster runs synchronous_commit=off (fast, and may forget commits
     # it acknowledged when it crashes); production keeps it on, and so does this test.
     with connection.cursor() as cursor:
