@@ -26,6 +26,7 @@ from audit import context
 from audit.denials import record_denial
 from audit.models import Action, Outcome
 from audit.recorder import Actor, record
+from audit.units import unit
 
 
 class InvalidCredentials(Unauthenticated):
@@ -92,7 +93,7 @@ def _attempted_as(username: str) -> Actor | None:
     return Actor(user_id=known.pk, username=username) if known else None
 
 
-@transaction.atomic
+@unit
 def token_issue(*, member: Membership) -> tuple[AuthToken, str]:
     """Issue an expiring, hashed API token (sweeping the user's expired ones); audits
     ``login``."""
@@ -113,7 +114,7 @@ def login_record(*, member: Membership, method: str) -> None:
         record(action=Action.LOGIN, actor=member.as_actor(), detail={"method": method})
 
 
-@transaction.atomic
+@unit
 def logout_record(
     *,
     member: Membership,
@@ -161,7 +162,7 @@ def _check_grantable(actor: Membership, role: str) -> None:
         )
 
 
-@transaction.atomic
+@unit
 def member_add(*, actor: Membership, username: str, password: str, role: str) -> Membership:
     """An agency admin adds a user to their own agency. Audits ``member_add``."""
     if actor.role != Role.AGENCY_ADMIN:
@@ -188,7 +189,7 @@ def member_add(*, actor: Membership, username: str, password: str, role: str) ->
     return member
 
 
-@transaction.atomic
+@unit
 def member_change_role(*, actor: Membership, member_id: int, role: str) -> Membership:
     """An agency admin changes an active member's role. Audits ``member_update``."""
     target = _locked_member(member_id)
@@ -211,7 +212,7 @@ def member_change_role(*, actor: Membership, member_id: int, role: str) -> Membe
     return target
 
 
-@transaction.atomic
+@unit
 def member_deactivate(*, actor: Membership, member_id: int) -> Membership:
     """Deactivate a member of the admin's agency: their tokens and sessions end now.
 

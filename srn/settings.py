@@ -143,9 +143,10 @@ TEMPLATES = [
 
 if PRODUCTION:
     DATABASES = {
-        "default": dj_database_url.parse(
-            env_str("DATABASE_URL"), conn_max_age=60, conn_health_checks=True
-        )
+        # No persistent connections: under ASGI each request runs in a thread of its
+        # own, so a kept connection is never reused, only leaked until the server runs
+        # out of slots (Django's docs say the same; tests/reliability found it).
+        "default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=0)
     }
     if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production.")

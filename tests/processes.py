@@ -94,3 +94,90 @@ def daphnes(
                 process.wait(timeout=10)
         for log in logs:
             log.close()
+
+
+def served_database_env(settings_dict: dict, workdir: Path) -> dict[str, str]:
+    """Environment for a Daphne that serves the test database of either profile.
+
+    Production: the test database's URL. Embedded: a data dir in ``workdir`` whose
+    ``db.sqlite3`` links to the test database (SQLite follows the link, WAL and all)
+    and whose local secrets are this process's, so both read each other's ciphertext.
+    """
+    from django.conf import settings
+
+    if settings.PRODUCTION:
+        return {"DATABASE_URL": database_url(settings_dict)}
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "db.sqlite3").symlink_to(Path(settings_dict["NAME"]).resolve())
+    secrets = Path(settings.DATA_DIR) / "local-secrets.json"
+    (workdir / "local-secrets.json").write_bytes(secrets.read_bytes())
+    return {"SRN_DATA_DIR": str(workdir)}
+
+
+class Daphne:
+    """One Daphne process on a fixed loopback port that a test may kill (SIGKILL, no
+    goodbye) and start again on the same port."""
+
+    def __init__(self, *, env: dict[str, str], app: str = "srn.asgi:application") -> None:
+        self.port = free_port()
+        self.env, self.app = env, app
+        self.process: subprocess.Popen | None = None
+        keep = os.environ.get("SRN_DAPHNE_LOG_DIR")  # to read a run's server logs
+        self.log = (
+            open(Path(keep) / f"daphne-{self.port}.log", "w+b")  # noqa: SIM115
+            if keep
+            else tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        )
+
+    def start(self, *, wait: bool = True) -> None:
+        self.process = subprocess.Popen(
+            [str(DAPHNE), "-b", "127.0.0.1", "-p", str(self.port), self.app],
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        if wait:
+            self.wait_healthy()
+
+    def wait_healthy(self, *, timeout: float = 30) -> None:
+        assert self.process is not None
+        wait_healthy(self.port, self.process, self.log, timeout=timeout)
+
+    def kill(self) -> None:
+        """SIGKILL: requests in flight die with the process, mid-transaction or not."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def log_tail(self) -> str:
+        return _tail(self.log)
+
+    def close(self) -> None:
+        self.stop()
+        self.log.close()
+
+
+@contextlib.contextmanager
+def daphne_group(count: int, *, env: dict[str, str]) -> Iterator[list[Daphne]]:
+    """``count`` started ``Daphne`` handles (killable, restartable); all stopped after."""
+    group = [Daphne(env=env) for _ in range(count)]
+    try:
+        for daphne in group:
+            daphne.start(wait=False)
+        for daphne in group:
+            daphne.wait_healthy()
+        yield group
+    finally:
+        for daphne in group:
+            daphne.close()

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db import transaction
-
 from agencies.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
 from agencies.models import Membership, Role
 from audit.models import Action
 from audit.recorder import record
+from audit.units import unit
 from consent.categories import FIELD_CATEGORY, SURVIVOR_PII_FIELDS
 from consent.models import Survivor
 
@@ -40,7 +39,7 @@ def _pii_categories(names) -> list[str]:
     return sorted({FIELD_CATEGORY[name] for name in names if name in FIELD_CATEGORY})
 
 
-@transaction.atomic(durable=True)
+@unit
 def survivor_create(*, actor: Membership, data: dict) -> Survivor:
     """A liaison creates a survivor profile owned by their agency. Audits ``create``."""
     if actor.role != Role.LIAISON:
@@ -69,7 +68,7 @@ def _owned_survivor_for_update(actor: Membership, survivor_id) -> Survivor:
     return survivor
 
 
-@transaction.atomic(durable=True)
+@unit
 def survivor_update(
     *, actor: Membership, survivor_id, data: dict, if_match: str | None = None
 ) -> Survivor:

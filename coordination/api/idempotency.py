@@ -14,11 +14,12 @@ from rest_framework.response import Response
 from agencies.errors import Conflict, DomainError
 from audit.models import Action
 from audit.recorder import record
+from audit.units import request_unit
 from coordination.models import IdempotencyRecord
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 KEY_MAX = 255
-STALE_AFTER = timedelta(minutes=2)  # a claim whose request died is taken over after this
+STALE_AFTER = timedelta(minutes=2)  # a legacy pending claim is taken over after this
 
 
 class IdempotencyKeyReused(DomainError):
@@ -42,7 +43,15 @@ def _fingerprint(request) -> str:
 
 
 def idempotent(create):
-    """Wrap a view's ``post(self, request, ...)`` that returns a ``Response``."""
+    """Wrap a view's ``post(self, request, ...)`` that returns a ``Response``.
+
+    The key's claim, the creation (its change, audit entry and events) and the stored
+    response are one transaction (``audit.units.request_unit``): a crash anywhere
+    before its commit leaves nothing, after it leaves everything, so no retry can run
+    the creation twice. A concurrent retry of the same key waits for the first to end
+    (PostgreSQL holds its insert on the unique index; SQLite's immediate transactions
+    run one writer at a time) and then replays its response, or runs afresh if the
+    first failed."""
 
     def wrapper(self, request, *args, **kwargs):
         key = request.META.get(HEADER)
@@ -51,10 +60,10 @@ def idempotent(create):
         if not key or len(key) > KEY_MAX or not key.isprintable():
             raise InvalidIdempotencyKey
         fingerprint = _fingerprint(request)
-        claim = _claim(request.user, key, fingerprint)
-        if claim.status_code is not None:
-            # A replay discloses the stored response again: it is an access like any other.
-            with transaction.atomic():
+        with request_unit():
+            claim = _claim(request.user, key, fingerprint)
+            if claim.status_code is not None:
+                # A replay discloses the stored response again: an access like any other.
                 record(
                     action=Action.VIEW,
                     actor=request.member.as_actor(),
@@ -62,19 +71,15 @@ def idempotent(create):
                     object_id=claim.pk,
                     detail={"path": request.path, "status": claim.status_code},
                 )
-            return Response(
-                json.loads(claim.response_body),
-                status=claim.status_code,
-                headers={"Idempotent-Replayed": "true"},
-            )
-        try:
+                return Response(
+                    json.loads(claim.response_body),
+                    status=claim.status_code,
+                    headers={"Idempotent-Replayed": "true"},
+                )
             response = create(self, request, *args, **kwargs)
-        except BaseException:
-            IdempotencyRecord.objects.filter(pk=claim.pk).delete()  # let a retry try again
-            raise
-        claim.status_code = response.status_code
-        claim.response_body = json.dumps(response.data, default=str)
-        claim.save(update_fields=["status_code", "response_body"])
+            claim.status_code = response.status_code
+            claim.response_body = json.dumps(response.data, default=str)
+            claim.save(update_fields=["status_code", "response_body"])
         return response
 
     wrapper.__name__ = create.__name__
@@ -83,21 +88,24 @@ def idempotent(create):
 
 
 def _claim(user, key: str, fingerprint: str) -> IdempotencyRecord:
-    with transaction.atomic():
+    """The key's row, locked until the request's unit ends: the stored one, or a new
+    one that commits with the creation. Runs inside the request's unit."""
+    for _ in range(2):
         existing = IdempotencyRecord.objects.select_for_update().filter(user=user, key=key).first()
-        if existing is None:
-            try:
-                with transaction.atomic():
-                    return IdempotencyRecord.objects.create(
-                        user=user, key=key, request_hash=fingerprint
-                    )
-            except IntegrityError:
-                raise IdempotencyInProgress from None
-        if existing.request_hash != fingerprint:
-            raise IdempotencyKeyReused
-        if existing.status_code is None:
-            if timezone.now() - existing.created_at < STALE_AFTER:
+        if existing is not None:
+            if existing.request_hash != fingerprint:
+                raise IdempotencyKeyReused
+            # Only a claim written before claims committed with their response can be
+            # pending; one younger than STALE_AFTER may still be running.
+            pending = existing.status_code is None
+            if pending and timezone.now() - existing.created_at < STALE_AFTER:
                 raise IdempotencyInProgress
-            existing.created_at = timezone.now()
-            existing.save(update_fields=["created_at"])
-        return existing
+            return existing
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(
+                    user=user, key=key, request_hash=fingerprint
+                )
+        except IntegrityError:
+            continue  # a concurrent first attempt committed while we waited: replay it
+    raise IdempotencyInProgress

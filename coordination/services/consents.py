@@ -7,12 +7,11 @@ each with its effect on the referrals it covers, in one transaction.
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from agencies.errors import InvalidInput, NotFound
 from agencies.models import Membership
 from audit.models import Action
 from audit.recorder import SYSTEM, record
+from audit.units import unit
 from consent import services as consent_records
 from consent.models import Survivor
 from coordination import states
@@ -27,7 +26,7 @@ def consent_record(*, actor: Membership, survivor_id, recipients, categories, **
     return consent
 
 
-@transaction.atomic(durable=True)
+@unit
 def consent_record_many(*, actor: Membership, survivor_id, grants: list[tuple], **fields):
     """Record one consent per ``(recipients, categories)`` grant, all sharing the other
     elements, and release what they cover, in one transaction: the survivor's choices
@@ -47,7 +46,7 @@ def consent_record_many(*, actor: Membership, survivor_id, grants: list[tuple], 
     return consents
 
 
-@transaction.atomic(durable=True)
+@unit
 def consent_revoke(*, actor: Membership, consent_id, reason: str, channel: str):
     """Revoke consent; access ends now, and uncovered recipients move to
     ``consent_revoked`` with a ``consent.revoked`` event."""
@@ -57,7 +56,7 @@ def consent_revoke(*, actor: Membership, consent_id, reason: str, channel: str):
     return consent
 
 
-@transaction.atomic(durable=True)
+@unit
 def consent_expire_due() -> int:
     """Apply expiries as state changes (``manage.py expire_consents``). Reads already
     deny expired consents; this makes statuses and events say so. Returns moves made."""

@@ -6,7 +6,6 @@ and its outbox event(s); statuses change only through ``statuses.status_move``.
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 
 from agencies.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
@@ -14,13 +13,14 @@ from agencies.models import Membership, Role
 from agencies.selectors import recipient_agencies
 from audit.models import Action
 from audit.recorder import record
+from audit.units import unit
 from consent.models import Survivor
 from coordination import access, outbox, selectors, states
 from coordination.models import CaseNote, Event, RecipientStatus, Referral
 from coordination.services.statuses import release_covered, status_move
 
 
-@transaction.atomic(durable=True)
+@unit
 def referral_create(
     *,
     actor: Membership,
@@ -84,7 +84,7 @@ def _refresh_recipients(referral: Referral) -> None:
     )
 
 
-@transaction.atomic(durable=True)
+@unit
 def referral_transition(
     *,
     actor: Membership,
@@ -147,7 +147,7 @@ def referral_transition(
     return referral, decision
 
 
-@transaction.atomic(durable=True)
+@unit
 def referral_open(*, actor: Membership, referral_id, audit_action: str = Action.VIEW):
     """A member opens a referral: the access selector reads, decides and audits it, and a
     recipient's first read moves its status from ``requested`` to ``received`` (with
@@ -163,7 +163,7 @@ def referral_open(*, actor: Membership, referral_id, audit_action: str = Action.
     return referral, decision
 
 
-@transaction.atomic(durable=True)
+@unit
 def note_add(*, actor: Membership, referral_id, text: str):
     """A recipient caseworker or the referrer's liaison adds a case note (its text
     checked by the face against ``coordination.inputs.NOTE``). Audits ``create``;
