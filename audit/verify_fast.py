@@ -29,28 +29,8 @@ from audit.models import AuditEntry, Disclosure
 CHUNK = 5000
 # The row loop addresses the columns by position: the hashed fields in their order,
 # then field_changes, prev_hash, hash (``audit.verify_range.COLUMNS``).
-_POSITIONS = [
-    "seq",
-    "at",
-    "actor_user_id",
-    "actor_username",
-    "actor_agency_id",
-    "actor_agency",
-    "actor_role",
-    "action",
-    "object_type",
-    "object_id",
-    "survivor_ref",
-    "categories",
-    "consent_ids",
-    "outcome",
-    "detail",
-    "request_id",
-    "client_ip",
-    "user_agent",
-]
-if tuple(_POSITIONS) != HASHED_FIELDS:
-    raise ImportError("audit.verify_fast: HASHED_FIELDS changed; update the row loop")
+_COLUMN = {name: position for position, name in enumerate(HASHED_FIELDS)}
+_FIELD_CHANGES = len(HASHED_FIELDS)
 _LEDGER_JSON = tuple(LEDGER_FIELDS.index(name) for name in ("categories", "consent_ids"))
 _LEDGER_AT = LEDGER_FIELDS.index("at")
 _READ_ACTIONS = frozenset(str(action) for action in READS)
@@ -138,12 +118,19 @@ def _fast_range(lo, hi, previous, pinned, window):
     markers: list[tuple[int, str, str]] = []
     sha256, dumps, loads = hashlib.sha256, orjson.dumps, orjson.loads
     next_seq, first_id, last_id, lines = lo, None, 0, 0
+    seq_i, at_i, ip_i = _COLUMN["seq"], _COLUMN["at"], _COLUMN["client_ip"]
+    categories_i, consents_i, detail_i = (
+        _COLUMN["categories"],
+        _COLUMN["consent_ids"],
+        _COLUMN["detail"],
+    )
+    outcome_i, action_i, request_i = _COLUMN["outcome"], _COLUMN["action"], _COLUMN["request_id"]
     with connection.cursor() as cursor, connection.cursor() as ledger_cursor:
         ledger = _Ledger(ledger_cursor, lo, hi)
         cursor.execute(sql, [lo, hi])
         while rows := cursor.fetchmany(CHUNK):
             count = len(rows)
-            if [row[0] for row in rows] != list(range(next_seq, next_seq + count)):
+            if [row[seq_i] for row in rows] != list(range(next_seq, next_seq + count)):
                 return None
             if previous is None:
                 result.first_prev = previous = rows[0][-2]
@@ -151,12 +138,12 @@ def _fast_range(lo, hi, previous, pinned, window):
                 return None
             expected: list[tuple] = []
             for row in rows:
-                at = row[1]
+                at = row[at_i]
                 if type(at) is str and len(at) == 26 and at[10] == " ":
                     at = f"{at[:10]}T{at[11:]}Z"  # SQLite's text, made canonical
                 else:
                     at = canonical_at(at)
-                categories, consent_ids, detail = row[11], row[12], row[14]
+                categories, consent_ids, detail = row[categories_i], row[consents_i], row[detail_i]
                 try:
                     if type(categories) is str:
                         categories = loads(categories)
@@ -166,37 +153,27 @@ def _fast_range(lo, hi, previous, pinned, window):
                         detail = loads(detail)
                 except orjson.JSONDecodeError:
                     return None
-                ip = row[16]
-                payload = {
-                    "seq": row[0],
-                    "at": at,
-                    "actor_user_id": row[2],
-                    "actor_username": row[3],
-                    "actor_agency_id": row[4],
-                    "actor_agency": row[5],
-                    "actor_role": row[6],
-                    "action": row[7],
-                    "object_type": row[8],
-                    "object_id": row[9],
-                    "survivor_ref": row[10],
-                    "categories": categories,
-                    "consent_ids": consent_ids,
-                    "outcome": row[13],
-                    "detail": detail,
-                    "request_id": row[15],
-                    "client_ip": ip if ip is None or type(ip) is str else str(ip),
-                    "user_agent": row[17],
-                }
-                if row[18]:
-                    payload["field_changes"] = row[18]
-                    markers.append((row[0], row[15], row[18]))
-                digest = row[20]
+                ip = row[ip_i]
+                # orjson sorts the keys: the dict's order does not reach the bytes.
+                payload = dict(zip(HASHED_FIELDS, row, strict=False))
+                payload.update(
+                    at=at,
+                    categories=categories,
+                    consent_ids=consent_ids,
+                    detail=detail,
+                    client_ip=ip if ip is None or type(ip) is str else str(ip),
+                )
+                field_changes = row[_FIELD_CHANGES]
+                if field_changes:
+                    payload["field_changes"] = field_changes
+                    markers.append((row[seq_i], row[request_i], field_changes))
+                digest = row[-1]
                 if digest is None or (
                     sha256(previous.encode() + dumps(payload, option=_SORTED)).hexdigest() != digest
                     and _reference_hash(previous, row) != digest
                 ):
                     return None
-                if row[13] == "allowed" and row[7] in _READ_ACTIONS:
+                if row[outcome_i] == "allowed" and row[action_i] in _READ_ACTIONS:
                     expected += map(_LINE, disclosures_of(SimpleNamespace(**payload)))
                 previous = digest
             # The ledger, read in id order, goes on with exactly this chunk's lines.
