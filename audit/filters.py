@@ -3,6 +3,8 @@ filters with them (DRF's filter backend), the pages render and validate their fo
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters
 from django import forms
 from django.core.validators import RegexValidator
@@ -12,9 +14,22 @@ from audit.models import Action, AuditEntry, Disclosure
 SURVIVOR_REF = RegexValidator(r"^S-[A-Z0-9]{8}$", "A survivor ref looks like S-7F3K92QD.")
 
 
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 instant, compared in UTC: PostgreSQL refuses offsets beyond ±15:59,
+    which ISO 8601 text can carry."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        return moment.astimezone(UTC) if moment is not None else None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 def _datetime_local(**kwargs) -> django_filters.IsoDateTimeFilter:
     """An ISO 8601 bound on ``at``; browsers send ``YYYY-MM-DDTHH:MM``, which it accepts."""
-    return django_filters.IsoDateTimeFilter(
+    return UtcIsoDateTimeFilter(
         field_name="at",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         **kwargs,

@@ -37,7 +37,8 @@ def _bound(prefix: str, raw: str) -> tuple[str, datetime]:
         moment = parse_datetime(raw)
         if moment is None or moment.tzinfo is None:
             raise ValueError("not an instant with its offset")
-        return LOOKUPS[prefix], moment
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 text can carry.
+        return LOOKUPS[prefix], moment.astimezone(UTC)
     start = datetime.combine(day, time.min, tzinfo=UTC)
     # ge/lt a day: from its start; gt/le a day: from the next day's start.
     if prefix in ("ge", "lt"):

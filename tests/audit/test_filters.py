@@ -101,3 +101,13 @@ def test_the_ledger_page_filters_alike_and_links_the_same_query(members, disclos
     assert f'href="{link}"' in body
     assert 'type="datetime-local"' in body
     assert AuditEntry.objects.order_by("-seq").first().detail == {"count": 2}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/audit/entries/", "/api/v1/audit/ledger/"])
+def test_an_offset_postgresql_cannot_store_is_compared_in_utc(path, members, disclosures):
+    # ISO 8601 text may carry an offset up to ±23:59; PostgreSQL refuses beyond ±15:59.
+    query = "since=1902-06-05T18:55:04-20:59&until=2999-01-01T00:00:00%2B23:59"
+    if path.endswith("ledger/"):
+        query += "&survivor_ref=S-AAAAAAAA"
+    response = _api(members, f"{path}?{query}")
+    assert response.status_code == 200, response.content[:200]

@@ -124,6 +124,8 @@ def test_last_updated_selects_and_refuses_what_it_cannot_read(two_referrals, mem
     assert ids(f"_lastUpdated=le{(now + timedelta(days=1)).date().isoformat()}") == both
     assert ids(f"_lastUpdated=lt{(now - timedelta(days=2)).date().isoformat()}") == set()
     assert ids(f"_lastUpdated=ge{now.date().isoformat()}") == both
+    # An offset PostgreSQL cannot store (beyond ±15:59) is compared in UTC.
+    assert ids(f"_lastUpdated=ge{quote('1902-06-05T18:55:04-20:59')}") == both
     assert ids("_format=json") == both
     for bad in (
         "_lastUpdated=2026-05-01",  # no prefix
