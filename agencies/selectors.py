@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from agencies import signin
+from agencies import mfa, signin
 from agencies.models import Agency, Membership
 from audit.models import Action
 from audit.recorder import record
@@ -97,14 +97,17 @@ def members_of(agency: Agency) -> QuerySet[Membership]:
 def members_shown(member: Membership, page: Iterable[Membership]) -> list[Membership]:
     """A page of the agency's members is shown, with their sign-in locks: one ``list``
     entry of ``membership``."""
-    return with_sign_in_locks(_listed(member, "membership", page))
+    return with_sign_in_state(_listed(member, "membership", page))
 
 
-def with_sign_in_locks(members: list[Membership]) -> list[Membership]:
-    """Sets each member's ``locked_until``: when their sign-in lock ends, or None."""
+def with_sign_in_state(members: list[Membership]) -> list[Membership]:
+    """Sets each member's ``locked_until`` (when their sign-in lock ends, or None) and
+    ``mfa_enrolled`` (whether they have a second factor)."""
     until = signin.accounts_locked_until(m.user.get_username() for m in members)
+    enrolled = mfa.users_with_factor(m.user_id for m in members)
     for member in members:
         member.locked_until = until.get(member.user.get_username())
+        member.mfa_enrolled = member.user_id in enrolled
     return members
 
 

@@ -327,6 +327,17 @@ WEB_PAGE_CASES: list[Case] = [
         kwargs=_MEMBER,
     ),
     *_page(
+        "members/<int:member_id>/mfa-reset/",
+        "POST",
+        "admin",
+        302,
+        "mfa_reset",
+        wrong_role="caseworker",
+        object_type="membership",
+        object_id="{colleague}",
+        kwargs=_MEMBER,
+    ),
+    *_page(
         "members/<int:member_id>/unlock/",
         "POST",
         "admin",
