@@ -138,6 +138,8 @@ def enrol(request):
     if member is None:
         record_denial(actor=None, code="not_authenticated", status=302, request=request)
         return redirect("web:login")
+    if signing_in and mfa.has_factor(member.user):  # they sign in with it, not enrol
+        return redirect("web:login-code")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
