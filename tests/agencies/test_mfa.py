@@ -11,7 +11,8 @@ import pytest
 from django.test import Client
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from agencies import mfa
@@ -164,7 +165,8 @@ def test_a_wrong_confirmation_code_leaves_the_device_unconfirmed(clock):
     with pytest.raises(InvalidInput):
         mfa.enrolment_confirm(member=member, code="000000")
     device.refresh_from_db()
-    assert not device.confirmed and not mfa.has_factor(member.user)
+    assert not device.confirmed
+    assert not mfa.has_factor(member.user)
     assert last_entry(action="mfa_failed").detail == {"step": "enrol"}
     # The same secret is offered until it is confirmed.
     assert mfa.enrolment_start(member=member).pk == device.pk
@@ -259,7 +261,8 @@ def test_after_the_password_nothing_is_reachable_until_the_code(clock):
     device, _ = enrol(member)
     clock.shift(STEP)
     client, response = password_step(member)
-    assert response.status_code == 302 and response["Location"] == "/accounts/login/code/"
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/code/"
     assert last_entry(action="mfa_challenge").detail == {"next": "code"}
     for path in GATED:
         blocked = client.get(path)
@@ -267,9 +270,11 @@ def test_after_the_password_nothing_is_reachable_until_the_code(clock):
         if blocked.status_code == 302:
             assert blocked["Location"].startswith("/accounts/login/"), path
     wrong = client.post("/accounts/login/code/", {"code": "000000"})
-    assert wrong.status_code == 401 and b"not valid" in wrong.content
+    assert wrong.status_code == 401
+    assert b"not valid" in wrong.content
     done = client.post("/accounts/login/code/", {"code": code_now(device)})
-    assert done.status_code == 302 and done["Location"] == "/"
+    assert done.status_code == 302
+    assert done["Location"] == "/"
     assert client.get("/api/v1/me/").status_code == 200
     assert last_entry(action="login").detail == {
         "method": "session",
@@ -302,7 +307,8 @@ def test_a_member_without_a_factor_enrols_before_the_session_completes(required,
     codes_page = client.post("/accounts/mfa/", {"code": code_now(device)})
     assert codes_page.status_code == 200
     shown = StaticToken.objects.filter(device__user=member.user).values_list("token", flat=True)
-    assert len(shown) == 10 and all(code.encode() in codes_page.content for code in shown)
+    assert len(shown) == 10
+    assert all(code.encode() in codes_page.content for code in shown)
     actions = AuditEntry.objects.filter(actor_user_id=member.user_id).order_by("pk")
     assert list(actions.values_list("action", flat=True))[-2:] == ["mfa_confirm", "login"]
     assert client.get("/api/v1/me/").status_code == 200
@@ -353,10 +359,7 @@ def test_wrong_codes_lock_the_account_and_a_right_password_does_not_forgive_them
     assert wrong_code() == 429  # the fifth locks
     assert last_entry(action="sign_in_locked").detail["scope"] == "account"
     # While locked even the right code is refused unchecked.
-    if via == "api":
-        refused = token_request(member, code_now(device))
-    else:
-        refused = password_step(member)[1]
+    refused = token_request(member, code_now(device)) if via == "api" else password_step(member)[1]
     assert refused.status_code == 429
     assert AuditEntry.objects.filter(action="mfa_failed", actor_user_id=member.user_id).count() == 5
 
