@@ -13,6 +13,7 @@ log; entries name the step and the kind of factor only.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -35,6 +36,9 @@ RECOVERY_NAME = "recovery codes"
 TOTP = "totp"
 RECOVERY_CODE = "recovery_code"
 TOTP_DIGITS = 6  # django-otp's default; recovery codes are 8 letters and digits
+# What a code can be (once normalised): TOTP digits or a recovery code (django-otp's
+# StaticToken holds up to 16 characters; ours are 8 of base32).
+PLAUSIBLE = re.compile(r"[a-z0-9]{6,16}")
 
 
 class OtpRequired(Unauthenticated):
@@ -232,6 +236,8 @@ def code_check(*, request, member: Membership, code: str) -> Factor:
 def _verified(user, typed: str) -> Factor | None:
     """The factor ``typed`` matches, used up; None when it matches none. The devices are
     locked while they change: two requests with one code cannot both pass."""
+    if not PLAUSIBLE.fullmatch(typed):  # no code looks otherwise: not worth a query
+        return None
     totp = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
     recovery = StaticDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
     looks_like_totp = len(typed) == TOTP_DIGITS and typed.isdigit()
