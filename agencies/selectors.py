@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 
 from agencies import mfa, signin
-from agencies.models import Agency, Membership
+from agencies.errors import Forbidden, NotFound
+from agencies.models import Agency, Membership, Role
 from audit.models import Action
 from audit.recorder import record
 
@@ -98,6 +99,19 @@ def members_shown(member: Membership, page: Iterable[Membership]) -> list[Member
     """A page of the agency's members is shown, with their sign-in locks: one ``list``
     entry of ``membership``."""
     return with_sign_in_state(_listed(member, "membership", page))
+
+
+def agency_admins_shown(member: Membership, agency_id: int) -> tuple[Agency, list[Membership]]:
+    """A network admin is shown an agency's admins with their sign-in state (to reset a
+    lost second factor): one ``list`` entry of ``membership``. Another role is
+    refused; an unknown agency is not found."""
+    if member.role != Role.NETWORK_ADMIN:
+        raise Forbidden
+    agency = Agency.objects.filter(pk=agency_id).first()
+    if agency is None:
+        raise NotFound
+    admins = members_of(agency).filter(role=Role.AGENCY_ADMIN)
+    return agency, with_sign_in_state(_listed(member, "membership", admins))
 
 
 def with_sign_in_state(members: list[Membership]) -> list[Membership]:

@@ -86,16 +86,20 @@ def member_unlock(request, member_id):
 
 
 @require_POST
-@member_page(Role.AGENCY_ADMIN)
+@member_page(Role.AGENCY_ADMIN, Role.NETWORK_ADMIN)
 def member_mfa_reset(request, member_id):
+    """Agency admins from the members page; network admins from an agency's admins page
+    (``agencies.services.mfa_reset`` decides who may reset whose factor)."""
     try:
         reset = services.mfa_reset(actor=request.member, member_id=member_id)
     except Conflict as error:
         messages.error(request, error.detail)
-    else:
-        messages.success(
-            request,
-            f"{reset.user.username}'s second factor is removed and their sessions ended; "
-            "they set up a new one at their next sign-in.",
-        )
+        return redirect("web:members")
+    messages.success(
+        request,
+        f"{reset.user.username}'s second factor is removed and their sessions ended; "
+        "they set up a new one at their next sign-in.",
+    )
+    if request.member.role == Role.NETWORK_ADMIN:
+        return redirect("web:network-agency-admins", agency_id=reset.agency_id)
     return redirect("web:members")

@@ -48,6 +48,12 @@ class CodeForm(forms.Form):
     )
 
 
+class EnrolForm(CodeForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].help_text = "The six digits your authenticator app shows now."
+
+
 def pending_start(request, member: Membership) -> None:
     """Remember, in a fresh session, that ``member`` gave the right password."""
     request.session.cycle_key()
@@ -140,7 +146,7 @@ def enrol(request):
         return redirect("web:login")
     if signing_in and mfa.has_factor(member.user):  # they sign in with it, not enrol
         return redirect("web:login-code")
-    form = CodeForm(request.POST or None)
+    form = EnrolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             codes = mfa.enrolment_confirm(member=member, code=form.cleaned_data["code"])

@@ -25,6 +25,11 @@ urlpatterns = [
     path("network/agencies/", network.agencies, name="network-agencies"),
     path("network/agencies/<int:agency_id>/", network.agency, name="network-agency"),
     path(
+        "network/agencies/<int:agency_id>/admins/",
+        network.agency_admins,
+        name="network-agency-admins",
+    ),
+    path(
         "network/agencies/<int:agency_id>/suspend/",
         network.agency_suspend,
         name="network-agency-suspend",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 
 import pytest
 from django.test import Client
@@ -392,3 +393,31 @@ def test_invitation_acceptance_leads_into_enrolment_when_required(required, memb
     device = TOTPDevice.objects.get(user__username="new.worker")
     assert client.post("/accounts/mfa/", {"code": code_now(device)}).status_code == 200
     assert client.get("/api/v1/me/").json()["username"] == "new.worker"
+
+
+def test_a_network_admin_resets_an_agency_admins_factor_from_its_page(clock, members, agencies):
+    enrol(members["admin"])
+    enrol(members["caseworker"])
+    network = Client()
+    network.force_login(members["network_admin"].user)
+    shelter = agencies["shelter"].pk
+    page = network.get(f"/network/agencies/{shelter}/admins/")
+    assert page.status_code == 200
+    assert members["admin"].user.username.encode() in page.content
+    assert members["caseworker"].user.username.encode() not in page.content  # admins only
+    assert last_entry(action="list").object_type == "membership"
+    reset = network.post(f"/members/{members['admin'].pk}/mfa-reset/")
+    assert reset["Location"] == f"/network/agencies/{shelter}/admins/"
+    assert not mfa.has_factor(members["admin"].user)
+    refused = network.post(f"/members/{members['caseworker'].pk}/mfa-reset/")
+    assert refused.status_code == 403
+    assert mfa.has_factor(members["caseworker"].user)
+
+
+def test_mfa_is_required_by_default_in_the_production_profile_only():
+    import srn.settings as loaded  # the module as the environment built it
+
+    if "MFA_REQUIRED" not in os.environ:
+        assert loaded.MFA_REQUIRED is loaded.PRODUCTION
+    else:
+        assert loaded.MFA_REQUIRED is (os.environ["MFA_REQUIRED"].strip().lower() == "true")
