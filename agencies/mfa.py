@@ -22,7 +22,14 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agencies import signin
-from agencies.errors import Conflict, InvalidInput, TooManyAttempts, Unauthenticated
+from agencies.errors import (
+    AlreadyEnrolled,
+    EnrolmentRequired,
+    InvalidInput,
+    OtpInvalid,
+    OtpRequired,
+    TooManyAttempts,
+)
 from agencies.models import Membership
 from audit import context
 from audit.denials import record_denial
@@ -39,26 +46,6 @@ TOTP_DIGITS = 6  # django-otp's default; recovery codes are 8 letters and digits
 # What a code can be (once normalised): TOTP digits or a recovery code (django-otp's
 # StaticToken holds up to 16 characters; ours are 8 of base32).
 PLAUSIBLE = re.compile(r"[a-z0-9]{6,16}")
-
-
-class OtpRequired(Unauthenticated):
-    code = "otp_required"
-    detail = "A code from your authenticator app (or a recovery code) is required."
-
-
-class OtpInvalid(Unauthenticated):
-    code = "otp_invalid"
-    detail = "That code is not valid (or was used already)."
-
-
-class EnrolmentRequired(Unauthenticated):
-    code = "mfa_enrolment_required"
-    detail = "Enrol a second factor first: sign in on the web, which leads you through it."
-
-
-class AlreadyEnrolled(Conflict):
-    code = "mfa_already_enrolled"
-    detail = "You have a second factor already. An agency admin can reset it."
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,13 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from agencies import mfa, services
-from agencies.errors import InvalidInput, TooManyAttempts, Unauthenticated
+from agencies.errors import (
+    AlreadyEnrolled,
+    InvalidInput,
+    NoSignInPending,
+    OtpInvalid,
+    TooManyAttempts,
+)
 from agencies.models import Membership
 from agencies.selectors import membership_for
 from agencies.web.pages import apply_errors
@@ -30,11 +36,6 @@ from audit.denials import record_denial
 
 PENDING = "srn_mfa_pending"
 PENDING_SECONDS = 300
-
-
-class NoSignInPending(Unauthenticated):
-    code = "sign_in_not_pending"
-    detail = "Sign in with your password first (the code step waits five minutes)."
 
 
 class CodeForm(forms.Form):
@@ -112,7 +113,7 @@ def code(request):
                 factor = mfa.code_check(
                     request=request, member=member, code=form.cleaned_data["code"]
                 )
-            except mfa.OtpInvalid as wrong:
+            except OtpInvalid as wrong:
                 form.add_error("code", wrong.detail)
                 status = 401
             except TooManyAttempts as wait:
@@ -165,7 +166,7 @@ def enrol(request):
         device = (form.is_bound and mfa.device_enrolling(member.user)) or mfa.enrolment_start(
             member=member
         )
-    except mfa.AlreadyEnrolled:  # only a signed-in member: a pending one has no factor
+    except AlreadyEnrolled:  # only a signed-in member: a pending one has no factor
         return render(request, "web/mfa_enrol.html", {"enrolled": True})
     secret = b32encode(device.bin_key).decode()
     context = {

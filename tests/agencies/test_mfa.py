@@ -17,7 +17,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from agencies import mfa
-from agencies.errors import InvalidInput
+from agencies.errors import AlreadyEnrolled, InvalidInput
 from audit.models import AuditEntry
 from tests.agencies.mfa_helpers import code_now, enrol, frozen_clock, password_step
 from tests.conftest import client_for
@@ -131,7 +131,7 @@ def test_each_recovery_code_works_once_and_the_entry_counts_what_is_left(clock):
 def test_enrolling_again_replaces_the_recovery_codes_only_after_a_reset(clock, members):
     member = members["caseworker"]
     _, first = enrol(member)
-    with pytest.raises(mfa.AlreadyEnrolled):
+    with pytest.raises(AlreadyEnrolled):
         mfa.enrolment_start(member=member)
     response = client_for(members["admin"]).post(f"/api/v1/members/{member.pk}/mfa-reset/")
     assert response.status_code == 200
