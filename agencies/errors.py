@@ -65,3 +65,31 @@ class TooManyAttempts(DomainError):
 class MemberDeactivated(Conflict):
     code = "member_deactivated"
     detail = "This member is deactivated: their role cannot be changed."
+
+
+# --- the second factor (agencies/mfa.py) -----------------------------------------------
+
+
+class OtpRequired(Unauthenticated):
+    code = "otp_required"
+    detail = "A code from your authenticator app (or a recovery code) is required."
+
+
+class OtpInvalid(Unauthenticated):
+    code = "otp_invalid"
+    detail = "That code is not valid (or was used already)."
+
+
+class EnrolmentRequired(Unauthenticated):
+    code = "mfa_enrolment_required"
+    detail = "Enrol a second factor first: sign in on the web, which leads you through it."
+
+
+class AlreadyEnrolled(Conflict):
+    code = "mfa_already_enrolled"
+    detail = "You have a second factor already. An agency admin can reset it."
+
+
+class NoSignInPending(Unauthenticated):
+    code = "sign_in_not_pending"
+    detail = "Sign in with your password first (the code step waits five minutes)."

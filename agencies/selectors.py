@@ -8,8 +8,9 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from agencies import signin
-from agencies.models import Agency, Membership
+from agencies import mfa, signin
+from agencies.errors import Forbidden, NotFound
+from agencies.models import Agency, Membership, Role
 from audit.models import Action
 from audit.recorder import record
 
@@ -97,14 +98,30 @@ def members_of(agency: Agency) -> QuerySet[Membership]:
 def members_shown(member: Membership, page: Iterable[Membership]) -> list[Membership]:
     """A page of the agency's members is shown, with their sign-in locks: one ``list``
     entry of ``membership``."""
-    return with_sign_in_locks(_listed(member, "membership", page))
+    return with_sign_in_state(_listed(member, "membership", page))
 
 
-def with_sign_in_locks(members: list[Membership]) -> list[Membership]:
-    """Sets each member's ``locked_until``: when their sign-in lock ends, or None."""
+def agency_admins_shown(member: Membership, agency_id: int) -> tuple[Agency, list[Membership]]:
+    """A network admin is shown an agency's admins with their sign-in state (to reset a
+    lost second factor): one ``list`` entry of ``membership``. Another role is
+    refused; an unknown agency is not found."""
+    if member.role != Role.NETWORK_ADMIN:
+        raise Forbidden
+    agency = Agency.objects.filter(pk=agency_id).first()
+    if agency is None:
+        raise NotFound
+    admins = members_of(agency).filter(role=Role.AGENCY_ADMIN)
+    return agency, with_sign_in_state(_listed(member, "membership", admins))
+
+
+def with_sign_in_state(members: list[Membership]) -> list[Membership]:
+    """Sets each member's ``locked_until`` (when their sign-in lock ends, or None) and
+    ``mfa_enrolled`` (whether they have a second factor)."""
     until = signin.accounts_locked_until(m.user.get_username() for m in members)
+    enrolled = mfa.users_with_factor(m.user_id for m in members)
     for member in members:
         member.locked_until = until.get(member.user.get_username())
+        member.mfa_enrolled = member.user_id in enrolled
     return members
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from knox.models import AuthToken
 
-from agencies import live_auth, signin
+from agencies import live_auth, mfa, signin
 from agencies.errors import (
     Conflict,
     Forbidden,
@@ -23,7 +23,6 @@ from agencies.errors import (
 from agencies.models import AgencyKind, Membership, Role
 from agencies.selectors import membership_for
 from audit import context
-from audit.denials import record_denial
 from audit.models import Action, Outcome
 from audit.recorder import Actor, record
 from audit.units import unit
@@ -45,21 +44,14 @@ def member_authenticate(*, request, username: str, password: str) -> Membership:
     the attempt is refused with ``TooManyAttempts`` and one ``denied`` entry.
     """
     attempt = signin.Attempt.of(username, context.current().client_ip)
-    lock = signin.lock_on(attempt)
-    if lock is not None:
-        with transaction.atomic():
-            record_denial(
-                actor=_attempted_as(username),
-                code=TooManyAttempts.code,
-                status=429,
-                request=request,
-                detail={"scope": lock.scope},
-            )
-        raise TooManyAttempts(lock.retry_after())
+    signin.refuse_while_locked(attempt, actor=lambda: _attempted_as(username), request=request)
     user = authenticate(request, username=username, password=password)
     member = membership_for(user) if user is not None else None
     if member is not None:
-        signin.success_record(attempt)
+        # With a second factor to come, the account's failures are forgotten only once
+        # the code is right: a right password must not reset the count of wrong codes.
+        if not mfa.factor_needed(member.user):
+            signin.success_record(attempt)
         return member
     actor = _attempted_as(username)
     with transaction.atomic():
@@ -70,17 +62,7 @@ def member_authenticate(*, request, username: str, password: str) -> Membership:
             detail={"reason": "bad_credentials" if actor else "unknown_user"},
         )
         locks = signin.failure_record(attempt)
-        for lock in locks:
-            record(
-                action=Action.SIGN_IN_LOCKED,
-                actor=actor,
-                outcome=Outcome.DENIED,
-                detail={
-                    "scope": lock.scope,
-                    "level": lock.level,
-                    "seconds": int(lock.length.total_seconds()),
-                },
-            )
+        signin.locks_record(locks, actor=actor)
     if locks:
         raise TooManyAttempts(max(lock.retry_after() for lock in locks))
     raise InvalidCredentials
@@ -94,9 +76,9 @@ def _attempted_as(username: str) -> Actor | None:
 
 
 @unit
-def token_issue(*, member: Membership) -> tuple[AuthToken, str]:
+def token_issue(*, member: Membership, factor: mfa.Factor | None = None) -> tuple[AuthToken, str]:
     """Issue an expiring, hashed API token (sweeping the user's expired ones); audits
-    ``login``."""
+    ``login`` (with the second factor used, if any)."""
     AuthToken.objects.filter(user=member.user, expiry__lt=timezone.now()).delete()
     instance, token = AuthToken.objects.create(member.user)
     record(
@@ -104,14 +86,19 @@ def token_issue(*, member: Membership) -> tuple[AuthToken, str]:
         actor=member.as_actor(),
         object_type="token",
         object_id=instance.token_key,
-        detail={"method": "token"},
+        detail={"method": "token"} | (factor.as_detail() if factor else {}),
     )
     return instance, token
 
 
-def login_record(*, member: Membership, method: str) -> None:
+def login_record(*, member: Membership, method: str, factor: mfa.Factor | None = None) -> None:
+    """Audits ``login`` (with the second factor used, if any)."""
     with transaction.atomic():
-        record(action=Action.LOGIN, actor=member.as_actor(), detail={"method": method})
+        record(
+            action=Action.LOGIN,
+            actor=member.as_actor(),
+            detail={"method": method} | (factor.as_detail() if factor else {}),
+        )
 
 
 @unit
@@ -228,9 +215,7 @@ def member_deactivate(*, actor: Membership, member_id: int) -> Membership:
     user = target.user
     user.is_active = False
     user.save(update_fields=["is_active"])
-    AuthToken.objects.filter(user=user).delete()
-    _end_sessions_of(user.pk)
-    live_auth.sockets_end(user_id=user.pk, reason="deactivated")
+    _signed_out_everywhere(user, reason="deactivated")
     record(
         action=Action.MEMBER_DEACTIVATE,
         actor=actor.as_actor(),
@@ -256,6 +241,40 @@ def member_unlock(*, actor: Membership, member_id: int) -> Membership:
         detail={"was_locked": was_locked},
     )
     return target
+
+
+@unit
+def mfa_reset(*, actor: Membership, member_id: int) -> Membership:
+    """Remove a member's second factor (TOTP device and recovery codes), e.g. after a
+    lost phone: they enrol again at their next sign-in. An agency admin resets the
+    members of their agency; a network admin, any agency's admins. Nobody resets their
+    own. The member's tokens, sessions and sockets end (whoever holds them may be who
+    took the phone). Audits ``mfa_reset``, saying whether a factor was set."""
+    target = _locked_member(member_id)
+    if actor.role == Role.NETWORK_ADMIN:
+        if target.role != Role.AGENCY_ADMIN:
+            raise Forbidden
+    else:
+        _check_admin_of(actor, target)
+    if target.pk == actor.pk:
+        raise Conflict("You cannot reset your own second factor; ask another admin.")
+    had_factor = mfa.devices_delete(target.user)
+    _signed_out_everywhere(target.user, reason="mfa_reset")
+    record(
+        action=Action.MFA_RESET,
+        actor=actor.as_actor(),
+        object_type="membership",
+        object_id=target.pk,
+        detail={"had_factor": had_factor},
+    )
+    return target
+
+
+def _signed_out_everywhere(user, *, reason: str) -> None:
+    """End the user's API tokens, browser sessions and live sockets."""
+    AuthToken.objects.filter(user=user).delete()
+    _end_sessions_of(user.pk)
+    live_auth.sockets_end(user_id=user.pk, reason=reason)
 
 
 def _locked_member(member_id: int) -> Membership:

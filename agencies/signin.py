@@ -9,21 +9,28 @@ the last (1, 2, 4 … minutes, at most an hour) until the account signs in, an a
 admin unlocks it, or it stays quiet for a day. While a lock holds, every attempt is
 refused unchecked, the right password too.
 
-The counters are rows (``SignInCounter``), so every worker shares them. Auditing is
-the caller's (``agencies.services.member_authenticate``, ``member_unlock``).
+The counters are rows (``SignInCounter``), so every worker shares them. The password
+step (``agencies.services.member_authenticate``) and the code step
+(``agencies.mfa.code_check``) audit their failures; both refuse a locked attempt and
+record the locks a failure sets through ``refuse_while_locked`` and ``locks_record``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from agencies.errors import TooManyAttempts
 from agencies.models import SignInCounter, SignInScope
+from audit.denials import record_denial
+from audit.models import Action, Outcome
+from audit.recorder import Actor, record
 
 ACCOUNT_FAILURE_LIMIT = 5
 ADDRESS_FAILURE_LIMIT = 20
@@ -90,6 +97,39 @@ def lock_on(attempt: Attempt) -> Lock | None:
         return None
     counter = max(held, key=lambda c: c.locked_until)
     return Lock(counter.scope, counter.locked_until, counter.level, lock_length(counter.level))
+
+
+def refuse_while_locked(attempt: Attempt, *, actor: Callable[[], Actor | None], request) -> None:
+    """While a lock holds, the attempt is refused unchecked: one ``denied`` entry
+    naming ``actor()`` (``too_many_attempts``, with the scope) and ``TooManyAttempts``."""
+    lock = lock_on(attempt)
+    if lock is None:
+        return
+    with transaction.atomic():
+        record_denial(
+            actor=actor(),
+            code=TooManyAttempts.code,
+            status=429,
+            request=request,
+            detail={"scope": lock.scope},
+        )
+    raise TooManyAttempts(lock.retry_after())
+
+
+def locks_record(locks: list[Lock], *, actor: Actor | None) -> None:
+    """Audit each lock a failure set: ``sign_in_locked`` with its scope, level and
+    length. Call in the failure's transaction."""
+    for lock in locks:
+        record(
+            action=Action.SIGN_IN_LOCKED,
+            actor=actor,
+            outcome=Outcome.DENIED,
+            detail={
+                "scope": lock.scope,
+                "level": lock.level,
+                "seconds": int(lock.length.total_seconds()),
+            },
+        )
 
 
 def failure_record(attempt: Attempt) -> list[Lock]:

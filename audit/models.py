@@ -33,6 +33,11 @@ class Action(models.TextChoices):
     MEMBER_DEACTIVATE = "member_deactivate"
     MEMBER_UNLOCK = "member_unlock"
     SIGN_IN_LOCKED = "sign_in_locked"
+    MFA_CHALLENGE = "mfa_challenge"
+    MFA_ENROL = "mfa_enrol"
+    MFA_CONFIRM = "mfa_confirm"
+    MFA_FAILED = "mfa_failed"
+    MFA_RESET = "mfa_reset"
 
 
 class Outcome(models.TextChoices):

@@ -91,6 +91,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "auditlog",
+    # The second factor: TOTP devices and single-use recovery codes (agencies/mfa.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "audit",
     "agencies",
     "consent",
@@ -250,6 +254,17 @@ if PRODUCTION:
 # The largest body any page or API call accepts (413 beyond it); the largest legitimate
 # one, a referral with a 20,000-character narrative, is well under 200 KB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+# --- second factor (agencies/mfa.py) -------------------------------------------------
+# Every member must sign in with a TOTP code (or a recovery code) when this is on; a
+# member without a factor enrols one before their first session completes.
+MFA_REQUIRED = env_bool("MFA_REQUIRED", default=PRODUCTION)
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = "Safe Referral Network"
+# Wrong codes count against the one sign-in limiter (agencies/signin.py), per account and
+# address; django-otp's own per-device delays would be a second, unaudited limiter.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 
 # --- REST API ----------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -14,6 +14,14 @@ def _fast_and_plain_http(settings):
 
 
 @pytest.fixture(autouse=True)
+def _password_alone_signs_in(settings):
+    # MFA_REQUIRED is on by default in the production profile. The second factor is
+    # tested where it is the subject (tests/agencies/test_mfa*.py, which turn it on);
+    # elsewhere a password signs in, in both passes.
+    settings.MFA_REQUIRED = False
+
+
+@pytest.fixture(autouse=True)
 def _private_checkpoint_export(settings, tmp_path):
     # Each test's exported audit checkpoints (read by verify) start empty.
     settings.AUDIT_CHECKPOINT_EXPORT = str(tmp_path / "audit-checkpoints.jsonl")

@@ -47,10 +47,21 @@ class MemberSerializer(serializers.ModelSerializer):
         default=None,
         help_text="when the member's sign-in lock ends (null: not locked)",
     )
+    mfa_enrolled = serializers.BooleanField(
+        read_only=True, default=False, help_text="whether the member has a second factor"
+    )
 
     class Meta:
         model = Membership
-        fields = ["id", "username", "role", "is_active", "locked_until", "created_at"]
+        fields = [
+            "id",
+            "username",
+            "role",
+            "is_active",
+            "locked_until",
+            "mfa_enrolled",
+            "created_at",
+        ]
 
 
 class MemberCreateSerializer(serializers.Serializer):
@@ -68,6 +79,13 @@ class MemberRoleSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
+    otp = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        help_text="a code from the authenticator app, or a recovery code (each works once); "
+        "required when the member has a second factor or MFA is required",
+    )
 
 
 class TokenResponseSerializer(serializers.Serializer):

@@ -30,4 +30,9 @@ urlpatterns = [
         name="member-deactivate",
     ),
     path("members/<int:member_id>/unlock/", views.MemberUnlockView.as_view(), name="member-unlock"),
+    path(
+        "members/<int:member_id>/mfa-reset/",
+        views.MemberMfaResetView.as_view(),
+        name="member-mfa-reset",
+    ),
 ]

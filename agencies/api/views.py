@@ -9,7 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agencies import live_auth, selectors, services
+from agencies import live_auth, mfa, selectors, services
 from agencies.api.serializers import (
     MemberCreateSerializer,
     MemberRoleSerializer,
@@ -26,7 +26,13 @@ from agencies.permissions import role_required
 
 
 class TokenView(APIView):
-    """Exchange username and password for an expiring Bearer token (throttled)."""
+    """Exchange username, password and (when the member has a second factor, or MFA is
+    required) ``otp`` for an expiring Bearer token (throttled).
+
+    401 codes: ``invalid_credentials``; ``otp_required`` (right password, no code);
+    ``otp_invalid`` (a wrong or already used code: it counts against the sign-in
+    limiter as a wrong password does); ``mfa_enrolment_required`` (MFA is required and
+    the member has no factor yet: they enrol on the web sign-in first)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -36,8 +42,15 @@ class TokenView(APIView):
     def post(self, request):
         body = TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        member = services.member_authenticate(request=request, **body.validated_data)
-        instance, token = services.token_issue(member=member)
+        credentials = dict(body.validated_data)
+        code = credentials.pop("otp", "")
+        member = services.member_authenticate(request=request, **credentials)
+        factor = None
+        if mfa.factor_needed(member.user):
+            if not code:
+                mfa.code_required(request=request, member=member)
+            factor = mfa.code_check(request=request, member=member, code=code)
+        instance, token = services.token_issue(member=member, factor=factor)
         return Response({"token": token, "expiry": instance.expiry})
 
 
@@ -161,6 +174,25 @@ class MemberUnlockView(APIView):
         return _member_response(member)
 
 
+class MemberMfaResetView(APIView):
+    """Remove a member's second factor: they enrol again at their next sign-in, and
+    their tokens, sessions and sockets end (audited ``mfa_reset``). Agency admins for
+    their own members, network admins for agencies' admins."""
+
+    permission_classes = [role_required(Role.AGENCY_ADMIN, Role.NETWORK_ADMIN)]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: MemberSerializer,
+            409: OpenApiResponse(description="Nobody resets their own second factor."),
+        },
+    )
+    def post(self, request, member_id: int):
+        member = services.mfa_reset(actor=request.member, member_id=member_id)
+        return _member_response(member)
+
+
 def _member_response(member: Membership) -> Response:
-    [member] = selectors.with_sign_in_locks([member])
+    [member] = selectors.with_sign_in_state([member])
     return Response(MemberSerializer(member).data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from agencies import services
 from agencies.errors import TooManyAttempts
 from agencies.selectors import membership_for
+from agencies.web import mfa
 from agencies.web.pages import NAVIGATION
 
 
@@ -25,7 +26,8 @@ class LoginForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def login_view(request):
     """Sign in with a session. A wrong password answers 401; a sign-in that must wait
-    (``agencies.signin``, shared with the API) answers 429 with ``Retry-After``."""
+    (``agencies.signin``, shared with the API) answers 429 with ``Retry-After``. A right
+    password goes on to the second factor where one is needed (``agencies.web.mfa``)."""
     form = LoginForm(request.POST or None)
     error, status, retry_after = None, 200, None
     if request.method == "POST" and form.is_valid():
@@ -36,9 +38,7 @@ def login_view(request):
         except TooManyAttempts as wait:
             error, status, retry_after = wait.detail, 429, wait.retry_after
         else:
-            login(request, member.user)
-            services.login_record(member=member, method="session")
-            return redirect("/")
+            return mfa.sign_in_next(request, member)
     response = render(request, "web/login.html", {"form": form, "error": error}, status=status)
     if retry_after:
         response["Retry-After"] = str(retry_after)

@@ -5,6 +5,7 @@ password-reset link. Anonymous by nature; each step goes through
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -13,6 +14,8 @@ from django.views.decorators.http import require_http_methods
 
 from agencies import invitations
 from agencies.errors import InvalidInput
+from agencies.mfa import has_factor
+from agencies.web import mfa
 from agencies.web.pages import apply_errors
 
 
@@ -60,6 +63,11 @@ def invitation(request, token):
         except InvalidInput as error:
             apply_errors(form, error)
         else:
+            if settings.MFA_REQUIRED and not has_factor(member.user):
+                # The password is set; the first sign-in completes with the enrolment.
+                mfa.pending_start(request, member)
+                messages.success(request, "Password set. Now set up your second factor.")
+                return redirect("web:mfa-enrol")
             messages.success(request, f"Password set for {member.user.username}. Sign in.")
             return redirect("web:login")
     return render(request, "web/invitation.html", {"form": form, "invitation": None}, status=400)

@@ -1,5 +1,5 @@
 """Agency admin pages: the agency's members, adding one, changing a role, deactivating,
-lifting a sign-in lock.
+lifting a sign-in lock, resetting a second factor.
 Every change goes through ``agencies.services`` (which audits it)."""
 
 from __future__ import annotations
@@ -82,4 +82,24 @@ def member_deactivate(request, member_id):
 def member_unlock(request, member_id):
     unlocked = services.member_unlock(actor=request.member, member_id=member_id)
     messages.success(request, f"{unlocked.user.username} may sign in again.")
+    return redirect("web:members")
+
+
+@require_POST
+@member_page(Role.AGENCY_ADMIN, Role.NETWORK_ADMIN)
+def member_mfa_reset(request, member_id):
+    """Agency admins from the members page; network admins from an agency's admins page
+    (``agencies.services.mfa_reset`` decides who may reset whose factor)."""
+    try:
+        reset = services.mfa_reset(actor=request.member, member_id=member_id)
+    except Conflict as error:
+        messages.error(request, error.detail)
+        return redirect("web:members")
+    messages.success(
+        request,
+        f"{reset.user.username}'s second factor is removed and their sessions ended; "
+        "they set up a new one at their next sign-in.",
+    )
+    if request.member.role == Role.NETWORK_ADMIN:
+        return redirect("web:network-agency-admins", agency_id=reset.agency_id)
     return redirect("web:members")

@@ -1,5 +1,5 @@
 """Network admin and agency admin pages: the agencies of the network (create, edit,
-suspend, reinstate), an agency's own profile, and invitations. Every change goes
+suspend, reinstate, their admins), an agency's own profile, and invitations. Every change goes
 through ``agencies.network`` / ``agencies.invitations`` (which audit it)."""
 
 from __future__ import annotations
@@ -119,6 +119,16 @@ def agency(request, agency_id):
     """One agency: its details and profile (audited ``view``), suspension, and the link
     to invite its admins."""
     return _edit(request, agency_id, AgencyForm, "web/network_agency.html")
+
+
+@require_http_methods(["GET", "HEAD"])
+@member_page(Role.NETWORK_ADMIN)
+def agency_admins(request, agency_id):
+    """An agency's admins, each with a button to reset a lost second factor (audited
+    ``list``)."""
+    with transaction.atomic():
+        agency, rows = selectors.agency_admins_shown(request.member, agency_id)
+    return render(request, "web/network_agency_admins.html", {"agency": agency, "rows": rows})
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

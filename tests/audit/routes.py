@@ -31,6 +31,9 @@ EXEMPT = {
     ("accounts/password-reset/", "GET"): "the empty reset form; the POST is audited",
     ("accounts/password-reset/", "HEAD"): "as its GET",
     ("invite/", "GET"): "the empty invitation form (reads nothing); the POST is audited",
+    ("accounts/login/code/", "GET"): "the empty code form of a sign-in whose password was "
+    "right (audited mfa_challenge), else a redirect to sign in; the POST is audited",
+    ("accounts/login/code/", "HEAD"): "as its GET",
     ("invite/", "HEAD"): "as its GET",
     ("", None): "the web home only redirects to the caller's start page (or to sign in) and "
     "shows nothing; other methods answer 405 (tests/web/test_access.py)",
@@ -672,6 +675,84 @@ NETWORK_API_CASES: list[Case] = [
 ]
 API_CASES += NETWORK_API_CASES
 
+# The second factor (agencies/mfa.py): enrolment, the code step, resets by admins.
+MFA_CASES: list[Case] = [
+    *_api(
+        "members/<int:member_id>/mfa-reset/",
+        "POST",
+        "admin",
+        200,
+        "mfa_reset",
+        wrong_role="caseworker",
+        object_type="membership",
+        object_id="{colleague}",
+        kwargs={"member_id": "{colleague}"},
+    ),
+    Case(
+        "api/v1/members/<int:member_id>/mfa-reset/",
+        "POST",
+        "network_admin",
+        200,
+        "mfa_reset",
+        object_type="membership",
+        object_id="{shelter_admin}",
+        kwargs={"member_id": "{shelter_admin}"},
+        name="network-admin-resets-an-agency-admin",
+    ),
+    Case(
+        "accounts/mfa/",
+        "GET",
+        "caseworker",
+        200,
+        "mfa_enrol",
+        object_type="mfa_device",
+        object_id="{enrol_device}",
+    ),
+    Case(
+        "accounts/mfa/",
+        "HEAD",
+        "caseworker",
+        200,
+        "mfa_enrol",
+        object_type="mfa_device",
+        object_id="{enrol_device}",
+    ),
+    Case(
+        "accounts/mfa/",
+        "POST",
+        "caseworker",
+        200,
+        "mfa_confirm",
+        object_type="mfa_device",
+        object_id="{enrol_device}",
+        body={"code": "{enrol_code}"},
+    ),
+    Case(
+        "accounts/mfa/",
+        "POST",
+        "caseworker",
+        400,
+        "mfa_failed",
+        outcome="denied",
+        object_type="mfa_device",
+        object_id="{enrol_device}",
+        body={"code": "not-the-code"},
+        name="wrong-code",
+    ),
+    Case("accounts/mfa/", "GET", None, 302, "denied", outcome="denied", name="anonymous"),
+    Case("accounts/mfa/", "POST", None, 302, "denied", outcome="denied", name="anonymous"),
+    Case(
+        "accounts/login/code/",
+        "POST",
+        None,
+        401,
+        "denied",
+        outcome="denied",
+        body={"code": "123456"},
+        name="no-password-step",
+    ),
+]
+
 WEB_CASES: list[Case] = [
     Case(
         "accounts/login/",
@@ -694,4 +775,5 @@ WEB_CASES: list[Case] = [
         name="bad-password",
     ),
     Case("accounts/logout/", "POST", "caseworker", 302, "logout"),
+    *MFA_CASES,
 ]

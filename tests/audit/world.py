@@ -12,6 +12,8 @@ from datetime import timedelta
 from auditlog.models import LogEntry
 from django.core import mail
 from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agencies import invitations
 from audit.models import AuditEntry, Checkpoint, Disclosure
@@ -81,7 +83,14 @@ def build_world(members, agencies) -> dict:
     caseworker.save(update_fields=["email"])
     invitations.password_reset_request(username=caseworker.username)
     reset_token = re.search(r"/invitations/([^/]+)/", mail.outbox[-1].body).group(1)
+    # Second factor: the colleague has one (for admins to reset); the caseworker has
+    # begun enrolling, and the world knows the code their app shows now.
+    TOTPDevice.objects.create(user=colleague.user, name="app", confirmed=True)
+    enrolling = TOTPDevice.objects.create(user=caseworker, name="app", confirmed=False)
     return {
+        "enrol_device": enrolling.pk,
+        "enrol_code": f"{totp(enrolling.bin_key):06d}",
+        "shelter_admin": members["admin"].pk,
         "suspended_agency": suspended.pk,
         "shelter_agency": agencies["shelter"].pk,
         "reset_token": reset_token,

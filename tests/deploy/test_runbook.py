@@ -33,3 +33,12 @@ def test_every_variable_it_names_is_in_the_env_example():
     named = set(re.findall(r"`([A-Z][A-Z0-9_]{3,})(?:`|=)", RUNBOOK))
     assert "FIELD_ENCRYPTION_KEYS" in named
     assert named - documented == set()
+
+
+def test_first_start_has_one_command_for_the_server_and_it_exists():
+    """What tests/deploy/test_runbook_first_start.py runs (in the production pass)."""
+    from tests.deploy.test_runbook_first_start import first_start_section, section_commands
+
+    [command] = section_commands(first_start_section())
+    assert command.startswith("srn-manage bootstrap_network --agency-slug ")
+    assert "bootstrap_network" in get_commands()
