@@ -39,11 +39,12 @@ OVERSIGHT_ROLES = (Role.NETWORK_ADMIN, Role.COMPLIANCE_OFFICER)
 TOKEN_BYTES = 32
 
 
-class InvitationInvalid(NotFound):
+class InvitationInvalid(
+    NotFound,
+    code="invitation_invalid",
+    detail="This link is not valid: it may have been used or have expired.",
+):
     """Unknown (mistyped, tampered), used or expired: all answer alike."""
-
-    code = "invitation_invalid"
-    detail = "This link is not valid: it may have been used or have expired."
 
 
 def digest_of(token: str) -> str:

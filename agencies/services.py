@@ -29,9 +29,12 @@ from audit.recorder import Actor, record
 from audit.units import unit
 
 
-class InvalidCredentials(Unauthenticated):
-    code = "invalid_credentials"
-    detail = "Unable to log in with the given username and password."
+class InvalidCredentials(
+    Unauthenticated,
+    code="invalid_credentials",
+    detail="Unable to log in with the given username and password.",
+):
+    """Wrong username or password, or no usable member: all answer alike."""
 
 
 def member_authenticate(*, request, username: str, password: str) -> Membership:

@@ -22,19 +22,28 @@ KEY_MAX = 255
 STALE_AFTER = timedelta(minutes=2)  # a legacy pending claim is taken over after this
 
 
-class IdempotencyKeyReused(DomainError):
-    code = "idempotency_key_reused"
-    detail = "This Idempotency-Key was used with a different request body."
+class IdempotencyKeyReused(
+    DomainError,
+    code="idempotency_key_reused",
+    detail="This Idempotency-Key was used with a different request body.",
+):
+    """The same key with another body."""
 
 
-class IdempotencyInProgress(Conflict):
-    code = "idempotency_in_progress"
-    detail = "A request with this Idempotency-Key is still being processed."
+class IdempotencyInProgress(
+    Conflict,
+    code="idempotency_in_progress",
+    detail="A request with this Idempotency-Key is still being processed.",
+):
+    """The first request with this key has not finished."""
 
 
-class InvalidIdempotencyKey(DomainError):
-    code = "invalid_idempotency_key"
-    detail = f"Idempotency-Key must be 1 to {KEY_MAX} printable characters."
+class InvalidIdempotencyKey(
+    DomainError,
+    code="invalid_idempotency_key",
+    detail=f"Idempotency-Key must be 1 to {KEY_MAX} printable characters.",
+):
+    """Empty, too long or unprintable."""
 
 
 def _fingerprint(request) -> str:
