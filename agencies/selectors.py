@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from agencies import signin
 from agencies.models import Agency, Membership
 from audit.models import Action
-from audit.recorder import record
+from audit.recorder import record_by
 
 _NOT_JOINED = object()
 
@@ -41,12 +41,7 @@ def membership_for(user) -> Membership | None:
 
 def membership_shown(member: Membership) -> Membership:
     """The member is shown who they are (``me``): one ``view`` of their membership."""
-    record(
-        action=Action.VIEW,
-        actor=member.as_actor(),
-        object_type="membership",
-        object_id=member.pk,
-    )
+    record_by(member, Action.VIEW, "membership", member.pk)
     return member
 
 
@@ -110,10 +105,5 @@ def with_sign_in_locks(members: list[Membership]) -> list[Membership]:
 
 def _listed(member: Membership, object_type: str, page: Iterable) -> list:
     page = list(page)
-    record(
-        action=Action.LIST,
-        actor=member.as_actor(),
-        object_type=object_type,
-        detail={"count": len(page)},
-    )
+    record_by(member, Action.LIST, object_type, detail={"count": len(page)})
     return page

@@ -25,7 +25,7 @@ from agencies.selectors import membership_for
 from audit import context
 from audit.denials import record_denial
 from audit.models import Action, Outcome
-from audit.recorder import Actor, record
+from audit.recorder import Actor, record, record_by
 from audit.units import unit
 
 
@@ -102,19 +102,13 @@ def token_issue(*, member: Membership) -> tuple[AuthToken, str]:
     ``login``."""
     AuthToken.objects.filter(user=member.user, expiry__lt=timezone.now()).delete()
     instance, token = AuthToken.objects.create(member.user)
-    record(
-        action=Action.LOGIN,
-        actor=member.as_actor(),
-        object_type="token",
-        object_id=instance.token_key,
-        detail={"method": "token"},
-    )
+    record_by(member, Action.LOGIN, "token", instance.token_key, detail={"method": "token"})
     return instance, token
 
 
 def login_record(*, member: Membership, method: str) -> None:
     with transaction.atomic():
-        record(action=Action.LOGIN, actor=member.as_actor(), detail={"method": method})
+        record_by(member, Action.LOGIN, detail={"method": method})
 
 
 @unit
@@ -135,9 +129,9 @@ def logout_record(
     else:
         credential = live_auth.session_credential(session_key) if session_key else None
     live_auth.sockets_end(user_id=member.user_id, credential=credential, reason="logout")
-    record(
-        action=Action.LOGOUT,
-        actor=member.as_actor(),
+    record_by(
+        member,
+        Action.LOGOUT,
         detail={"method": "token" if token is not None else "session"}
         | ({"reason": reason} if reason else {}),
     )
@@ -182,13 +176,7 @@ def member_add(*, actor: Membership, username: str, password: str, role: str) ->
     user.set_password(password)
     user.save()
     member = Membership.objects.create(user=user, agency=actor.agency, role=role)
-    record(
-        action=Action.MEMBER_ADD,
-        actor=actor.as_actor(),
-        object_type="membership",
-        object_id=member.pk,
-        detail={"role": role},
-    )
+    record_by(actor, Action.MEMBER_ADD, "membership", member.pk, detail={"role": role})
     return member
 
 
@@ -205,11 +193,11 @@ def member_change_role(*, actor: Membership, member_id: int, role: str) -> Membe
     previous, target.role = target.role, role
     target.save(update_fields=["role", "updated_at"])
     live_auth.sockets_end(user_id=target.user_id, reason="role_changed")
-    record(
-        action=Action.MEMBER_UPDATE,
-        actor=actor.as_actor(),
-        object_type="membership",
-        object_id=target.pk,
+    record_by(
+        actor,
+        Action.MEMBER_UPDATE,
+        "membership",
+        target.pk,
         detail={"role": role, "previous_role": previous},
     )
     return target
@@ -234,12 +222,7 @@ def member_deactivate(*, actor: Membership, member_id: int) -> Membership:
     AuthToken.objects.filter(user=user).delete()
     _end_sessions_of(user.pk)
     live_auth.sockets_end(user_id=user.pk, reason="deactivated")
-    record(
-        action=Action.MEMBER_DEACTIVATE,
-        actor=actor.as_actor(),
-        object_type="membership",
-        object_id=target.pk,
-    )
+    record_by(actor, Action.MEMBER_DEACTIVATE, "membership", target.pk)
     return target
 
 
@@ -251,12 +234,8 @@ def member_unlock(*, actor: Membership, member_id: int) -> Membership:
     target = _locked_member(member_id)
     _check_admin_of(actor, target)
     was_locked = signin.account_unlock(target.user.get_username())
-    record(
-        action=Action.MEMBER_UNLOCK,
-        actor=actor.as_actor(),
-        object_type="membership",
-        object_id=target.pk,
-        detail={"was_locked": was_locked},
+    record_by(
+        actor, Action.MEMBER_UNLOCK, "membership", target.pk, detail={"was_locked": was_locked}
     )
     return target
 

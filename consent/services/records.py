@@ -15,7 +15,7 @@ from agencies.errors import Conflict, Forbidden, InvalidInput, NotFound
 from agencies.models import Membership, Role
 from agencies.selectors import recipient_agencies
 from audit.models import Action
-from audit.recorder import record
+from audit.recorder import record_by
 from consent.models import Consent, ConsentRevocation, Purpose, SignedBy
 
 BACKDATING_TOLERANCE = timedelta(minutes=5)
@@ -101,11 +101,11 @@ def consent_create(
         recorded_by=actor.user,
     )
     consent.recipients.set(agencies)
-    record(
-        action=Action.CONSENT_RECORD,
-        actor=actor.as_actor(),
-        object_type="consent",
-        object_id=consent.pk,
+    record_by(
+        actor,
+        Action.CONSENT_RECORD,
+        "consent",
+        consent.pk,
         survivor_ref=survivor.ref,
         categories=cats,
         consent_ids=[consent.pk],
@@ -138,11 +138,11 @@ def revocation_create(*, actor: Membership, consent: Consent, reason: str, chann
     ConsentRevocation.objects.create(
         consent=consent, revoked_by=actor.user, channel=channel, reason=reason
     )
-    record(
-        action=Action.CONSENT_REVOKE,
-        actor=actor.as_actor(),
-        object_type="consent",
-        object_id=consent.pk,
+    record_by(
+        actor,
+        Action.CONSENT_REVOKE,
+        "consent",
+        consent.pk,
         survivor_ref=consent.survivor.ref,
         consent_ids=[consent.pk],
         detail={"channel": channel},

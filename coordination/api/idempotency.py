@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from agencies.errors import Conflict, DomainError
 from audit.models import Action
-from audit.recorder import record
+from audit.recorder import record_by
 from audit.units import request_unit
 from coordination.models import IdempotencyRecord
 
@@ -73,11 +73,11 @@ def idempotent(create):
             claim = _claim(request.user, key, fingerprint)
             if claim.status_code is not None:
                 # A replay discloses the stored response again: an access like any other.
-                record(
-                    action=Action.VIEW,
-                    actor=request.member.as_actor(),
-                    object_type="idempotent_replay",
-                    object_id=claim.pk,
+                record_by(
+                    request.member,
+                    Action.VIEW,
+                    "idempotent_replay",
+                    claim.pk,
                     detail={"path": request.path, "status": claim.status_code},
                 )
                 return Response(
