@@ -12,8 +12,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from agencies import invitations
-from agencies.errors import InvalidInput
-from agencies.web.pages import apply_errors
+from agencies.web.pages import form_carried_out
 
 
 class SetPasswordForm(forms.Form):
@@ -52,16 +51,13 @@ def invitation(request, token):
         context = {"form": SetPasswordForm(), "invitation": found}
         return render(request, "web/invitation.html", context)
     form = SetPasswordForm(request.POST)
-    if form.is_valid():
-        try:
-            member = invitations.invitation_accept(
-                token=token, password=form.cleaned_data["password"]
-            )
-        except InvalidInput as error:
-            apply_errors(form, error)
-        else:
-            messages.success(request, f"Password set for {member.user.username}. Sign in.")
-            return redirect("web:login")
+    if form_carried_out(
+        request,
+        form,
+        lambda data: invitations.invitation_accept(token=token, password=data["password"]),
+        lambda member: f"Password set for {member.user.username}. Sign in.",
+    ):
+        return redirect("web:login")
     return render(request, "web/invitation.html", {"form": form, "invitation": None}, status=400)
 
 
