@@ -125,4 +125,4 @@ def record(
     return entry
 
 
-__all__ = ["SYSTEM", "Actor", "content_of", "record"]
+__all__ = ["SYSTEM", "Actor", "content_of", "record", "record_by"]
