@@ -30,7 +30,7 @@ from agencies.models import Agency, AgencyKind, Invitation, InvitationKind, Memb
 from agencies.network import _end_sessions_of
 from audit.denials import record_denial
 from audit.models import Action
-from audit.recorder import Actor, record
+from audit.recorder import Actor, record, record_by
 
 # Roles an agency admin may invite into their own agency.
 AGENCY_ADMIN_INVITES = (Role.LIAISON, Role.CASEWORKER, Role.AGENCY_ADMIN)
@@ -39,11 +39,12 @@ OVERSIGHT_ROLES = (Role.NETWORK_ADMIN, Role.COMPLIANCE_OFFICER)
 TOKEN_BYTES = 32
 
 
-class InvitationInvalid(NotFound):
+class InvitationInvalid(
+    NotFound,
+    code="invitation_invalid",
+    detail="This link is not valid: it may have been used or have expired.",
+):
     """Unknown (mistyped, tampered), used or expired: all answer alike."""
-
-    code = "invitation_invalid"
-    detail = "This link is not valid: it may have been used or have expired."
 
 
 def digest_of(token: str) -> str:
@@ -97,11 +98,11 @@ def invitation_create(
         email=email,
         invited_by=actor,
     )
-    record(
-        action=Action.CREATE,
-        actor=actor.as_actor(),
-        object_type="invitation",
-        object_id=invitation.pk,
+    record_by(
+        actor,
+        Action.CREATE,
+        "invitation",
+        invitation.pk,
         detail={"agency": agency.slug, "role": role, "superseded": superseded},
     )
     _send(invitation, token)
@@ -212,26 +213,15 @@ def _accept(token: str, password: str) -> Membership:
         member = Membership.objects.create(
             user=user, agency=invitation.agency, role=invitation.role
         )
-        record(
-            action=Action.MEMBER_ADD,
-            actor=member.as_actor(),
-            object_type="membership",
-            object_id=member.pk,
-            detail={"role": member.role, "invitation": invitation.pk},
-        )
-        return member
-    member = Membership.objects.select_related("agency", "user").get(user=user)
-    if invitation.kind == InvitationKind.PASSWORD_RESET:
-        AuthToken.objects.filter(user=user).delete()
-        _end_sessions_of([user.pk])
-        live_auth.sockets_end(user_id=user.pk, reason="password_reset")
-    record(
-        action=Action.UPDATE,
-        actor=member.as_actor(),
-        object_type="password",
-        object_id=member.pk,
-        detail={"kind": invitation.kind, "invitation": invitation.pk},
-    )
+        action, object_type, facts = Action.MEMBER_ADD, "membership", {"role": member.role}
+    else:
+        member = Membership.objects.select_related("agency", "user").get(user=user)
+        if invitation.kind == InvitationKind.PASSWORD_RESET:
+            AuthToken.objects.filter(user=user).delete()
+            _end_sessions_of([user.pk])
+            live_auth.sockets_end(user_id=user.pk, reason="password_reset")
+        action, object_type, facts = Action.UPDATE, "password", {"kind": invitation.kind}
+    record_by(member, action, object_type, member.pk, detail=facts | {"invitation": invitation.pk})
     return member
 
 

@@ -17,7 +17,7 @@ from agencies import live_auth
 from agencies.errors import Conflict, Forbidden, InvalidInput, NotFound
 from agencies.models import Agency, AgencyKind, Membership, Role
 from audit.models import Action
-from audit.recorder import record
+from audit.recorder import record_by
 
 # What a network admin may set on any agency; an agency admin, the profile of their own.
 PROFILE_FIELDS = ("regions", "services", "languages", "accepting_referrals", "capacity_note")
@@ -49,13 +49,7 @@ def agency_create(*, actor: Membership, slug: str, name: str, kind: str, **profi
             agency = Agency.objects.create(slug=slug, name=name, kind=kind, **fields)
     except IntegrityError:  # a concurrent create with the same slug
         raise InvalidInput(fields={"slug": ["An agency with this slug exists."]}) from None
-    record(
-        action=Action.CREATE,
-        actor=actor.as_actor(),
-        object_type="agency",
-        object_id=agency.pk,
-        detail={"slug": slug, "kind": kind},
-    )
+    record_by(actor, Action.CREATE, "agency", agency.pk, detail={"slug": slug, "kind": kind})
     return agency
 
 
@@ -83,13 +77,7 @@ def agency_update(*, actor: Membership, agency_id: int, changes: dict) -> Agency
         setattr(agency, name, changes[name])
     if changed:
         agency.save(update_fields=changed)
-    record(
-        action=Action.UPDATE,
-        actor=actor.as_actor(),
-        object_type="agency",
-        object_id=agency.pk,
-        detail={"fields": changed},
-    )
+    record_by(actor, Action.UPDATE, "agency", agency.pk, detail={"fields": changed})
     return agency
 
 
@@ -111,11 +99,11 @@ def agency_suspend(*, actor: Membership, agency_id: int) -> Agency:
     _end_sessions_of(user_ids)
     for user_id in user_ids:
         live_auth.sockets_end(user_id=user_id, reason="agency_suspended")
-    record(
-        action=Action.UPDATE,
-        actor=actor.as_actor(),
-        object_type="agency",
-        object_id=agency.pk,
+    record_by(
+        actor,
+        Action.UPDATE,
+        "agency",
+        agency.pk,
         detail={"change": "suspend", "members": len(user_ids)},
     )
     return agency
@@ -131,13 +119,7 @@ def agency_reinstate(*, actor: Membership, agency_id: int) -> Agency:
         raise Conflict("The agency is not suspended.")
     agency.is_active = True
     agency.save(update_fields=["is_active"])
-    record(
-        action=Action.UPDATE,
-        actor=actor.as_actor(),
-        object_type="agency",
-        object_id=agency.pk,
-        detail={"change": "reinstate"},
-    )
+    record_by(actor, Action.UPDATE, "agency", agency.pk, detail={"change": "reinstate"})
     return agency
 
 
@@ -176,5 +158,5 @@ def agency_shown(actor: Membership, agency_id: int) -> Agency:
     agency = Agency.objects.filter(pk=agency_id).first()
     if agency is None or (actor.role == Role.AGENCY_ADMIN and agency.pk != actor.agency_id):
         raise NotFound
-    record(action=Action.VIEW, actor=actor.as_actor(), object_type="agency", object_id=agency.pk)
+    record_by(actor, Action.VIEW, "agency", agency.pk)
     return agency

@@ -12,7 +12,7 @@ from agencies import mfa, signin
 from agencies.errors import Forbidden, NotFound
 from agencies.models import Agency, Membership, Role
 from audit.models import Action
-from audit.recorder import record
+from audit.recorder import record_by
 
 _NOT_JOINED = object()
 
@@ -42,12 +42,7 @@ def membership_for(user) -> Membership | None:
 
 def membership_shown(member: Membership) -> Membership:
     """The member is shown who they are (``me``): one ``view`` of their membership."""
-    record(
-        action=Action.VIEW,
-        actor=member.as_actor(),
-        object_type="membership",
-        object_id=member.pk,
-    )
+    record_by(member, Action.VIEW, "membership", member.pk)
     return member
 
 
@@ -127,10 +122,5 @@ def with_sign_in_state(members: list[Membership]) -> list[Membership]:
 
 def _listed(member: Membership, object_type: str, page: Iterable) -> list:
     page = list(page)
-    record(
-        action=Action.LIST,
-        actor=member.as_actor(),
-        object_type=object_type,
-        detail={"count": len(page)},
-    )
+    record_by(member, Action.LIST, object_type, detail={"count": len(page)})
     return page

@@ -24,13 +24,16 @@ from agencies.models import AgencyKind, Membership, Role
 from agencies.selectors import membership_for
 from audit import context
 from audit.models import Action, Outcome
-from audit.recorder import Actor, record
+from audit.recorder import Actor, record, record_by
 from audit.units import unit
 
 
-class InvalidCredentials(Unauthenticated):
-    code = "invalid_credentials"
-    detail = "Unable to log in with the given username and password."
+class InvalidCredentials(
+    Unauthenticated,
+    code="invalid_credentials",
+    detail="Unable to log in with the given username and password.",
+):
+    """Wrong username or password, or no usable member: all answer alike."""
 
 
 def member_authenticate(*, request, username: str, password: str) -> Membership:
@@ -81,11 +84,11 @@ def token_issue(*, member: Membership, factor: mfa.Factor | None = None) -> tupl
     ``login`` (with the second factor used, if any)."""
     AuthToken.objects.filter(user=member.user, expiry__lt=timezone.now()).delete()
     instance, token = AuthToken.objects.create(member.user)
-    record(
-        action=Action.LOGIN,
-        actor=member.as_actor(),
-        object_type="token",
-        object_id=instance.token_key,
+    record_by(
+        member,
+        Action.LOGIN,
+        "token",
+        instance.token_key,
         detail={"method": "token"} | (factor.as_detail() if factor else {}),
     )
     return instance, token
@@ -94,10 +97,8 @@ def token_issue(*, member: Membership, factor: mfa.Factor | None = None) -> tupl
 def login_record(*, member: Membership, method: str, factor: mfa.Factor | None = None) -> None:
     """Audits ``login`` (with the second factor used, if any)."""
     with transaction.atomic():
-        record(
-            action=Action.LOGIN,
-            actor=member.as_actor(),
-            detail={"method": method} | (factor.as_detail() if factor else {}),
+        record_by(
+            member, Action.LOGIN, detail={"method": method} | (factor.as_detail() if factor else {})
         )
 
 
@@ -119,9 +120,9 @@ def logout_record(
     else:
         credential = live_auth.session_credential(session_key) if session_key else None
     live_auth.sockets_end(user_id=member.user_id, credential=credential, reason="logout")
-    record(
-        action=Action.LOGOUT,
-        actor=member.as_actor(),
+    record_by(
+        member,
+        Action.LOGOUT,
         detail={"method": "token" if token is not None else "session"}
         | ({"reason": reason} if reason else {}),
     )
@@ -166,13 +167,7 @@ def member_add(*, actor: Membership, username: str, password: str, role: str) ->
     user.set_password(password)
     user.save()
     member = Membership.objects.create(user=user, agency=actor.agency, role=role)
-    record(
-        action=Action.MEMBER_ADD,
-        actor=actor.as_actor(),
-        object_type="membership",
-        object_id=member.pk,
-        detail={"role": role},
-    )
+    record_by(actor, Action.MEMBER_ADD, "membership", member.pk, detail={"role": role})
     return member
 
 
@@ -189,11 +184,11 @@ def member_change_role(*, actor: Membership, member_id: int, role: str) -> Membe
     previous, target.role = target.role, role
     target.save(update_fields=["role", "updated_at"])
     live_auth.sockets_end(user_id=target.user_id, reason="role_changed")
-    record(
-        action=Action.MEMBER_UPDATE,
-        actor=actor.as_actor(),
-        object_type="membership",
-        object_id=target.pk,
+    record_by(
+        actor,
+        Action.MEMBER_UPDATE,
+        "membership",
+        target.pk,
         detail={"role": role, "previous_role": previous},
     )
     return target
@@ -216,12 +211,7 @@ def member_deactivate(*, actor: Membership, member_id: int) -> Membership:
     user.is_active = False
     user.save(update_fields=["is_active"])
     _signed_out_everywhere(user, reason="deactivated")
-    record(
-        action=Action.MEMBER_DEACTIVATE,
-        actor=actor.as_actor(),
-        object_type="membership",
-        object_id=target.pk,
-    )
+    record_by(actor, Action.MEMBER_DEACTIVATE, "membership", target.pk)
     return target
 
 
@@ -233,12 +223,8 @@ def member_unlock(*, actor: Membership, member_id: int) -> Membership:
     target = _locked_member(member_id)
     _check_admin_of(actor, target)
     was_locked = signin.account_unlock(target.user.get_username())
-    record(
-        action=Action.MEMBER_UNLOCK,
-        actor=actor.as_actor(),
-        object_type="membership",
-        object_id=target.pk,
-        detail={"was_locked": was_locked},
+    record_by(
+        actor, Action.MEMBER_UNLOCK, "membership", target.pk, detail={"was_locked": was_locked}
     )
     return target
 

@@ -33,9 +33,10 @@ LIFETIME = "lifetime"
 MACHINE_PREFIXES = ("/api/", "/fhir/")
 
 
-class SessionExpired(Unauthenticated):
-    code = "session_expired"
-    detail = "Your session has ended. Sign in again."
+class SessionExpired(
+    Unauthenticated, code="session_expired", detail="Your session has ended. Sign in again."
+):
+    """An idle or too old browser session."""
 
 
 def idle_seconds() -> int:

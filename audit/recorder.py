@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.utils import timezone
@@ -48,6 +48,26 @@ def _storable(value):
     if isinstance(value, list | tuple):
         return [_storable(item) for item in value]
     return value
+
+
+class Acting(Protocol):
+    """A member acting for their agency (``agencies.models.Membership``)."""
+
+    def as_actor(self) -> Actor: ...
+
+
+def record_by(
+    member: Acting, action: str, object_type: str = "", object_id: Any = "", **facts
+) -> AuditEntry:
+    """``record()`` of what a member did or was shown, to one object: the member is the
+    actor; ``facts`` are ``record()``'s other keywords (``survivor_ref``, ``detail``, …)."""
+    return record(
+        action=action,
+        actor=member.as_actor(),
+        object_type=object_type,
+        object_id=object_id,
+        **facts,
+    )
 
 
 def record(
@@ -105,4 +125,4 @@ def record(
     return entry
 
 
-__all__ = ["SYSTEM", "Actor", "content_of", "record"]
+__all__ = ["SYSTEM", "Actor", "content_of", "record", "record_by"]

@@ -28,6 +28,39 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+# The statement every benchmark consent carries: a written one, in English, by the
+# survivor (what ``consent.inputs`` asks of a real one).
+WRITTEN_STATEMENT = {
+    "method": "written",
+    "evidence_sha256": "ab" * 32,
+    "language": "en",
+    "interpreter_used": False,
+    "notice_version": "bench",
+    "services_not_conditional": True,
+    "signed_by": "survivor",
+}
+
+
+def consent_recorded(liaison, survivor, recipient, categories: list[str]):
+    """The survivor's consent (``WRITTEN_STATEMENT``) to ``recipient`` for
+    ``categories``, for 30 days, recorded by their agency's ``liaison``."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from coordination import services
+
+    expires_at = timezone.now() + timedelta(days=30)
+    return services.consent_record(
+        actor=liaison,
+        survivor_id=survivor.id,
+        recipients=[recipient.id],
+        categories=categories,
+        expires_at=expires_at,
+        **WRITTEN_STATEMENT,
+    )
+
+
 def production_profile() -> bool:
     return os.environ.get("SRN_PROFILE") == "production"
 

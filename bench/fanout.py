@@ -39,13 +39,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench import _servers  # noqa: E402
+from bench._servers import percentile  # noqa: E402
 
 WAIT = 120  # seconds: the longest any one step may take
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def daphne_rss(port: int) -> int | None:
@@ -82,10 +79,8 @@ def setup_django(production: bool) -> None:
 
 def seed() -> dict:
     """Two agencies, a consented referral in progress, a caseworker token."""
-    from datetime import timedelta
 
     from django.contrib.auth import get_user_model
-    from django.utils import timezone
 
     from agencies import services as agency_services
     from agencies.models import Agency, AgencyKind, Membership, Role
@@ -107,20 +102,7 @@ def seed() -> dict:
         user=users.create_user(f"bench-caseworker-{suffix}"), agency=shelter, role=Role.CASEWORKER
     )
     survivor = consent_services.survivor_create(actor=liaison, data={"given_name": "bench"})
-    services.consent_record(
-        actor=liaison,
-        survivor_id=survivor.id,
-        recipients=[shelter.id],
-        categories=["identity", "status_updates"],
-        method="written",
-        evidence_sha256="ab" * 32,
-        language="en",
-        interpreter_used=False,
-        notice_version="bench",
-        services_not_conditional=True,
-        signed_by="survivor",
-        expires_at=timezone.now() + timedelta(days=30),
-    )
+    _servers.consent_recorded(liaison, survivor, shelter, ["identity", "status_updates"])
     referral = services.referral_create(
         actor=liaison,
         survivor_id=survivor.id,

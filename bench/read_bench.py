@@ -43,7 +43,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -72,7 +72,6 @@ def seed_service(password: str, *, survivors: int = 1, referrals: int = 2) -> di
     each under an active consent to the shelter; ``referrals`` referrals of them (in
     turn) to the shelter."""
     from django.core.management import call_command
-    from django.utils import timezone
 
     from agencies.models import Agency, Membership
     from consent import services as consent_services
@@ -87,20 +86,8 @@ def seed_service(password: str, *, survivors: int = 1, referrals: int = 2) -> di
             actor=liaison,
             data={"given_name": "Bench", "family_name": f"Reader {n}", "phone": "+10000000000"},
         )
-        services.consent_record(
-            actor=liaison,
-            survivor_id=survivor.id,
-            recipients=[shelter.id],
-            categories=["identity", "contact", "narrative", "status_updates", "case_notes"],
-            method="written",
-            evidence_sha256="ab" * 32,
-            language="en",
-            interpreter_used=False,
-            notice_version="bench",
-            services_not_conditional=True,
-            signed_by="survivor",
-            expires_at=timezone.now() + timedelta(days=30),
-        )
+        categories = ["identity", "contact", "narrative", "status_updates", "case_notes"]
+        _servers.consent_recorded(liaison, survivor, shelter, categories)
         consented.append(survivor)
     made = [
         services.referral_create(
@@ -331,7 +318,7 @@ def stage_times(client, path: str, reads: int) -> list[tuple[str, float]]:
         (coordination.services, "referral_open", "open"),
         (selectors, "access_referral", "access_referral"),
         (access, "decide", "decision"),
-        (selectors, "record", "audit"),
+        (selectors, "record_by", "audit"),
         (sealer, "seal_pending", "seal"),
         (access.Decision, "etag", "etag"),
         (presenters, "referral_shown", "present"),

@@ -14,7 +14,7 @@ from django.db.models import Prefetch, QuerySet
 from agencies.errors import NotFound
 from agencies.models import Membership
 from audit.models import Action
-from audit.recorder import record
+from audit.recorder import record_by
 from consent.categories import SURVIVOR_CATEGORIES
 from consent.models import Consent, Survivor
 from coordination import access
@@ -22,12 +22,7 @@ from coordination.models import CaseNote, RecipientStatus, Referral
 
 
 def _audit_list(member: Membership, object_type: str, count: int, filters: dict) -> None:
-    record(
-        action=Action.LIST,
-        actor=member.as_actor(),
-        object_type=object_type,
-        detail={"count": count, "filters": filters},
-    )
+    record_by(member, Action.LIST, object_type, detail={"count": count, "filters": filters})
 
 
 # --- survivors -------------------------------------------------------------------------
@@ -45,16 +40,22 @@ def survivors_shown(member: Membership, page) -> list[Survivor]:
     return page
 
 
+def _one_of(scoped: QuerySet, pk):
+    """The row ``pk`` of a scoped queryset, or not found (missing and not-yours alike)."""
+    found = scoped.filter(pk=pk).first()
+    if found is None:
+        raise NotFound
+    return found
+
+
 def access_survivor(member: Membership, survivor_id) -> Survivor:
     """One profile, to its owner agency only; audits ``view`` (all categories)."""
-    survivor = survivors_of(member).filter(pk=survivor_id).first()
-    if survivor is None:
-        raise NotFound
-    record(
-        action=Action.VIEW,
-        actor=member.as_actor(),
-        object_type="survivor",
-        object_id=survivor.pk,
+    survivor = own_survivor(member, survivor_id)
+    record_by(
+        member,
+        Action.VIEW,
+        "survivor",
+        survivor.pk,
         survivor_ref=survivor.ref,
         categories=SURVIVOR_CATEGORIES,
     )
@@ -63,10 +64,7 @@ def access_survivor(member: Membership, survivor_id) -> Survivor:
 
 def own_survivor(member: Membership, survivor_id) -> Survivor:
     """The agency's survivor, to act on (no PII shown, nothing audited), or not found."""
-    survivor = survivors_of(member).filter(pk=survivor_id).first()
-    if survivor is None:
-        raise NotFound
-    return survivor
+    return _one_of(survivors_of(member), survivor_id)
 
 
 # --- consents --------------------------------------------------------------------------
@@ -93,10 +91,7 @@ def consents_shown(member: Membership, page) -> list[Consent]:
 
 
 def own_consent(member: Membership, consent_id) -> Consent:
-    consent = consents_of(member).filter(pk=consent_id).first()
-    if consent is None:
-        raise NotFound
-    return consent
+    return _one_of(consents_of(member), consent_id)
 
 
 # --- referrals -------------------------------------------------------------------------
@@ -172,11 +167,11 @@ def access_referral(
     ``list`` for its notes) with the released categories and consents."""
     referral, decision = referral_visible(member, referral_id)
     release = decision.release(referral)
-    record(
-        action=audit_action,
-        actor=member.as_actor(),
-        object_type="referral",
-        object_id=referral.pk,
+    record_by(
+        member,
+        audit_action,
+        "referral",
+        referral.pk,
         survivor_ref=referral.survivor.ref,
         categories=release.categories,
         consent_ids=release.consent_ids,

@@ -20,6 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from srn import local_secrets
 from srn.env import env_bool, env_choice, env_int, env_list, env_str
+from srn.sqlite import sqlite_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -179,15 +180,7 @@ if PRODUCTION:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "db.sqlite3",
-            "OPTIONS": {
-                # IMMEDIATE takes the write lock at BEGIN: appends to the audit chain
-                # serialise instead of failing to upgrade a read lock.
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
+            **sqlite_database(DATA_DIR / "db.sqlite3"),
             # A file, not shared-cache memory: concurrency tests then lock as the real
             # database does (shared-cache tables fail at once instead of waiting).
             "TEST": {"NAME": str(DATA_DIR / "test-db.sqlite3")},

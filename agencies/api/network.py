@@ -4,8 +4,7 @@ Views parse input, call one service or selector, and render."""
 
 from __future__ import annotations
 
-from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
@@ -13,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies import invitations, network, selectors
+from agencies.api.operations import created, operation, shown_page, valid_body
 from agencies.api.serializers import AgencySerializer
 from agencies.api.throttles import ClientAddressThrottle
 from agencies.filters import AgencyFilter
@@ -104,18 +104,11 @@ class AgencyListView(GenericAPIView):
             agencies = network.agencies_administered(member)
         else:
             agencies = selectors.agency_directory()
-        agencies = self.filter_queryset(agencies)
-        with transaction.atomic():
-            page = self.paginate_queryset(agencies)
-            shown = selectors.agencies_shown(member, page)
-            return self.get_paginated_response(self.get_serializer(shown, many=True).data)
+        return shown_page(self, self.filter_queryset(agencies), selectors.agencies_shown)
 
-    @extend_schema(request=AgencyCreateSerializer, responses={201: AgencySerializer})
+    @operation(AgencyCreateSerializer, AgencySerializer, status=201)
     def post(self, request):
-        body = AgencyCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        agency = network.agency_create(actor=request.member, **body.validated_data)
-        return Response(AgencySerializer(agency).data, status=status.HTTP_201_CREATED)
+        return created(self, request, AgencyCreateSerializer, network.agency_create)
 
 
 class AgencyDetailView(APIView):
@@ -123,51 +116,41 @@ class AgencyDetailView(APIView):
 
     permission_classes = [role_required(Role.NETWORK_ADMIN, Role.AGENCY_ADMIN)]
 
-    @extend_schema(
-        request=AgencyProfileSerializer,
-        responses={
-            200: AgencySerializer,
-            409: OpenApiResponse(description="A government agency with such members stays so."),
-        },
+    @operation(
+        AgencyProfileSerializer,
+        AgencySerializer,
+        refusals={409: "A government agency with such members stays so."},
     )
     def patch(self, request, agency_id: int):
-        body = AgencyProfileSerializer(data=request.data, partial=True)
-        body.is_valid(raise_exception=True)
-        agency = network.agency_update(
-            actor=request.member, agency_id=agency_id, changes=dict(body.validated_data)
-        )
+        changes = valid_body(AgencyProfileSerializer, request, partial=True)
+        agency = network.agency_update(actor=request.member, agency_id=agency_id, changes=changes)
         return Response(AgencySerializer(agency).data)
 
 
-class AgencySuspendView(APIView):
+class _AgencyChangeView(APIView):
+    """Network admins: POST changes one agency (``change``, a service); the answer is
+    the agency."""
+
+    permission_classes = [role_required(Role.NETWORK_ADMIN)]
+    change = None  # the service, a staticmethod
+
+    def post(self, request, agency_id: int):
+        agency = self.change(actor=request.member, agency_id=agency_id)
+        return Response(AgencySerializer(agency).data)
+
+
+@operation(None, AgencySerializer, refusals={409: "Already suspended, or your own agency."})
+class AgencySuspendView(_AgencyChangeView):
     """Network admins: suspend an agency (its members are signed out everywhere)."""
 
-    permission_classes = [role_required(Role.NETWORK_ADMIN)]
-
-    @extend_schema(
-        request=None,
-        responses={
-            200: AgencySerializer,
-            409: OpenApiResponse(description="Already suspended, or your own agency."),
-        },
-    )
-    def post(self, request, agency_id: int):
-        agency = network.agency_suspend(actor=request.member, agency_id=agency_id)
-        return Response(AgencySerializer(agency).data)
+    change = staticmethod(network.agency_suspend)
 
 
-class AgencyReinstateView(APIView):
+@operation(None, AgencySerializer, refusals={409: "Not suspended."})
+class AgencyReinstateView(_AgencyChangeView):
     """Network admins: lift an agency's suspension."""
 
-    permission_classes = [role_required(Role.NETWORK_ADMIN)]
-
-    @extend_schema(
-        request=None,
-        responses={200: AgencySerializer, 409: OpenApiResponse(description="Not suspended.")},
-    )
-    def post(self, request, agency_id: int):
-        agency = network.agency_reinstate(actor=request.member, agency_id=agency_id)
-        return Response(AgencySerializer(agency).data)
+    change = staticmethod(network.agency_reinstate)
 
 
 class InvitationListView(APIView):
@@ -175,17 +158,14 @@ class InvitationListView(APIView):
 
     permission_classes = [role_required(Role.NETWORK_ADMIN, Role.AGENCY_ADMIN)]
 
-    @extend_schema(
-        request=InvitationCreateSerializer,
-        responses={
-            201: InvitationCreatedSerializer,
-            404: OpenApiResponse(description="No such agency you may invite into."),
-        },
+    @operation(
+        InvitationCreateSerializer,
+        InvitationCreatedSerializer,
+        status=201,
+        refusals={404: "No such agency you may invite into."},
     )
     def post(self, request):
-        body = InvitationCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = valid_body(InvitationCreateSerializer, request)
         invitation = invitations.invitation_create(
             actor=request.member,
             agency_id=data["agency"],
@@ -206,19 +186,13 @@ class InvitationAcceptView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [InvitationThrottle]
 
-    @extend_schema(
-        request=InvitationAcceptSerializer,
-        responses={
-            200: InvitationAcceptedSerializer,
-            404: OpenApiResponse(
-                description="The link is unknown, used, expired or tampered with (alike)."
-            ),
-        },
+    @operation(
+        InvitationAcceptSerializer,
+        InvitationAcceptedSerializer,
+        refusals={404: "The link is unknown, used, expired or tampered with (alike)."},
     )
     def post(self, request):
-        body = InvitationAcceptSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        member = invitations.invitation_accept(**body.validated_data)
+        member = invitations.invitation_accept(**valid_body(InvitationAcceptSerializer, request))
         return Response({"username": member.user.username})
 
 
@@ -230,9 +204,8 @@ class PasswordResetView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [InvitationThrottle]
 
-    @extend_schema(request=PasswordResetSerializer, responses={202: None})
+    @operation(PasswordResetSerializer, None, status=202)
     def post(self, request):
-        body = PasswordResetSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        invitations.password_reset_request(username=body.validated_data["username"])
+        username = valid_body(PasswordResetSerializer, request)["username"]
+        invitations.password_reset_request(username=username)
         return Response(status=status.HTTP_202_ACCEPTED)

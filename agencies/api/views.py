@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.auth import logout
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from knox.models import AuthToken
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies import live_auth, mfa, selectors, services
+from agencies.api.operations import created, operation, shown_page, valid_body
 from agencies.api.serializers import (
     MemberCreateSerializer,
     MemberRoleSerializer,
@@ -38,11 +39,9 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [TokenThrottle]
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer})
+    @operation(TokenRequestSerializer, TokenResponseSerializer)
     def post(self, request):
-        body = TokenRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        credentials = dict(body.validated_data)
+        credentials = valid_body(TokenRequestSerializer, request)
         code = credentials.pop("otp", "")
         member = services.member_authenticate(request=request, **credentials)
         factor = None
@@ -116,48 +115,32 @@ class MemberListView(GenericAPIView):
 
     @extend_schema(responses=MemberSerializer(many=True))
     def get(self, request):
-        with transaction.atomic():
-            page = self.paginate_queryset(selectors.members_of(request.member.agency))
-            shown = selectors.members_shown(request.member, page)
-            return self.get_paginated_response(self.get_serializer(shown, many=True).data)
+        members = selectors.members_of(request.member.agency)
+        return shown_page(self, members, selectors.members_shown)
 
-    @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
+    @operation(MemberCreateSerializer, MemberSerializer, status=201)
     def post(self, request):
-        body = MemberCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        member = services.member_add(actor=request.member, **body.validated_data)
-        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+        return created(self, request, MemberCreateSerializer, services.member_add)
 
 
 class MemberDetailView(APIView):
     permission_classes = [role_required(Role.AGENCY_ADMIN)]
 
-    @extend_schema(
-        request=MemberRoleSerializer,
-        responses={
-            200: MemberSerializer,
-            409: OpenApiResponse(description="An admin cannot change their own role."),
-        },
+    @operation(
+        MemberRoleSerializer,
+        MemberSerializer,
+        refusals={409: "An admin cannot change their own role."},
     )
     def patch(self, request, member_id: int):
-        body = MemberRoleSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        member = services.member_change_role(
-            actor=request.member, member_id=member_id, role=body.validated_data["role"]
-        )
+        role = valid_body(MemberRoleSerializer, request)["role"]
+        member = services.member_change_role(actor=request.member, member_id=member_id, role=role)
         return _member_response(member)
 
 
 class MemberDeactivateView(APIView):
     permission_classes = [role_required(Role.AGENCY_ADMIN)]
 
-    @extend_schema(
-        request=None,
-        responses={
-            200: MemberSerializer,
-            409: OpenApiResponse(description="An admin cannot deactivate themself."),
-        },
-    )
+    @operation(None, MemberSerializer, refusals={409: "An admin cannot deactivate themself."})
     def post(self, request, member_id: int):
         member = services.member_deactivate(actor=request.member, member_id=member_id)
         return _member_response(member)
@@ -181,13 +164,7 @@ class MemberMfaResetView(APIView):
 
     permission_classes = [role_required(Role.AGENCY_ADMIN, Role.NETWORK_ADMIN)]
 
-    @extend_schema(
-        request=None,
-        responses={
-            200: MemberSerializer,
-            409: OpenApiResponse(description="Nobody resets their own second factor."),
-        },
-    )
+    @operation(None, MemberSerializer, refusals={409: "Nobody resets their own second factor."})
     def post(self, request, member_id: int):
         member = services.mfa_reset(actor=request.member, member_id=member_id)
         return _member_response(member)

@@ -13,10 +13,9 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from agencies import invitations
-from agencies.errors import InvalidInput
 from agencies.mfa import has_factor
 from agencies.web import mfa
-from agencies.web.pages import apply_errors
+from agencies.web.pages import form_carried_out
 
 
 class SetPasswordForm(forms.Form):
@@ -55,21 +54,22 @@ def invitation(request, token):
         context = {"form": SetPasswordForm(), "invitation": found}
         return render(request, "web/invitation.html", context)
     form = SetPasswordForm(request.POST)
-    if form.is_valid():
-        try:
-            member = invitations.invitation_accept(
-                token=token, password=form.cleaned_data["password"]
-            )
-        except InvalidInput as error:
-            apply_errors(form, error)
-        else:
-            if settings.MFA_REQUIRED and not has_factor(member.user):
-                # The password is set; the first sign-in completes with the enrolment.
-                mfa.pending_start(request, member)
-                messages.success(request, "Password set. Now set up your second factor.")
-                return redirect("web:mfa-enrol")
-            messages.success(request, f"Password set for {member.user.username}. Sign in.")
-            return redirect("web:login")
+    member = form_carried_out(
+        request,
+        form,
+        lambda data: invitations.invitation_accept(token=token, password=data["password"]),
+        lambda member: (
+            "Password set. Now set up your second factor."
+            if _enrols(member)
+            else f"Password set for {member.user.username}. Sign in."
+        ),
+    )
+    if member is not None:
+        if _enrols(member):
+            # The password is set; the first sign-in completes with the enrolment.
+            mfa.pending_start(request, member)
+            return redirect("web:mfa-enrol")
+        return redirect("web:login")
     return render(request, "web/invitation.html", {"form": form, "invitation": None}, status=400)
 
 
@@ -88,3 +88,8 @@ def password_reset(request):
         )
         return redirect("web:password-reset")
     return render(request, "web/password_reset.html", {"form": form})
+
+
+def _enrols(member) -> bool:
+    """Where MFA is required, accepting an invitation leads into the enrolment."""
+    return settings.MFA_REQUIRED and not has_factor(member.user)

@@ -13,7 +13,7 @@ from agencies import selectors, services
 from agencies.errors import Conflict, InvalidInput
 from agencies.models import Role
 from agencies.web.forms import MemberAddForm, MemberRoleForm
-from agencies.web.pages import apply_errors, member_page, paginate
+from agencies.web.pages import change_flashed, form_carried_out, member_page, paginate
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -24,14 +24,13 @@ def members(request):
     member = request.member
     form = MemberAddForm(request.POST or None)
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                added = services.member_add(actor=member, **form.cleaned_data)
-            except InvalidInput as error:
-                apply_errors(form, error)
-            else:
-                messages.success(request, f"{added.user.username} added.")
-                return redirect("web:members")
+        if form_carried_out(
+            request,
+            form,
+            lambda data: services.member_add(actor=member, **data),
+            lambda added: f"{added.user.username} added.",
+        ):
+            return redirect("web:members")
         return render(request, "web/members.html", {"form": form, "rows": None}, status=400)
     with transaction.atomic():
         page, following = paginate(request, selectors.members_of(member.agency))
@@ -53,27 +52,25 @@ def member_role(request, member_id):
     if not form.is_valid():
         messages.error(request, "Choose one of the roles.")
         return redirect("web:members")
-    try:
-        changed = services.member_change_role(
+    change_flashed(
+        request,
+        lambda: services.member_change_role(
             actor=request.member, member_id=member_id, role=form.cleaned_data["role"]
-        )
-    except (InvalidInput, Conflict) as error:
-        problems = [" ".join(v) for v in (getattr(error, "fields", None) or {}).values()]
-        messages.error(request, " ".join(problems) or error.detail)
-    else:
-        messages.success(request, f"{changed.user.username} is now {changed.get_role_display()}.")
+        ),
+        lambda changed: f"{changed.user.username} is now {changed.get_role_display()}.",
+        refusals=(InvalidInput, Conflict),
+    )
     return redirect("web:members")
 
 
 @require_POST
 @member_page(Role.AGENCY_ADMIN)
 def member_deactivate(request, member_id):
-    try:
-        gone = services.member_deactivate(actor=request.member, member_id=member_id)
-    except Conflict as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"{gone.user.username} deactivated; their sessions ended.")
+    change_flashed(
+        request,
+        lambda: services.member_deactivate(actor=request.member, member_id=member_id),
+        lambda gone: f"{gone.user.username} deactivated; their sessions ended.",
+    )
     return redirect("web:members")
 
 

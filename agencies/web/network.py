@@ -5,7 +5,6 @@ through ``agencies.network`` / ``agencies.invitations`` (which audit it)."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -13,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from agencies import invitations, network, selectors
 from agencies.errors import Conflict, InvalidInput
 from agencies.models import AgencyKind, Need, Role
-from agencies.web.pages import apply_errors, member_page, paginate
+from agencies.web.pages import change_flashed, form_carried_out, member_page, paginate
 
 
 class ListField(forms.CharField):
@@ -74,14 +73,14 @@ def agencies(request):
     member = request.member
     form = AgencyCreateForm(request.POST or None, initial={"accepting_referrals": True})
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                agency = network.agency_create(actor=member, **form.cleaned_data)
-            except InvalidInput as error:
-                apply_errors(form, error)
-            else:
-                messages.success(request, f"{agency.name} added. Invite its first admin.")
-                return redirect("web:network-agency", agency_id=agency.pk)
+        agency = form_carried_out(
+            request,
+            form,
+            lambda data: network.agency_create(actor=member, **data),
+            lambda agency: f"{agency.name} added. Invite its first admin.",
+        )
+        if agency is not None:
+            return redirect("web:network-agency", agency_id=agency.pk)
         return render(request, "web/network_agencies.html", {"form": form, "rows": None}, 400)
     with transaction.atomic():
         page, following = paginate(request, network.agencies_administered(member))
@@ -94,18 +93,14 @@ def _edit(request, agency_id, form_class, template):
     member = request.member
     if request.method == "POST":
         form = form_class(request.POST)
-        if form.is_valid():
-            try:
-                agency = network.agency_update(
-                    actor=member, agency_id=agency_id, changes=form.cleaned_data
-                )
-            except (InvalidInput, Conflict) as error:
-                apply_errors(
-                    form, error if isinstance(error, InvalidInput) else InvalidInput(error.detail)
-                )
-            else:
-                messages.success(request, f"{agency.name} saved.")
-                return redirect(request.path)
+        if form_carried_out(
+            request,
+            form,
+            lambda data: network.agency_update(actor=member, agency_id=agency_id, changes=data),
+            lambda agency: f"{agency.name} saved.",
+            refusals=(InvalidInput, Conflict),
+        ):
+            return redirect(request.path)
         return render(request, template, {"form": form, "agency": None}, status=400)
     with transaction.atomic():
         agency = network.agency_shown(member, agency_id)
@@ -139,28 +134,28 @@ def profile(request):
     return _edit(request, request.member.agency_id, ProfileForm, "web/agency_profile.html")
 
 
-@require_POST
-@member_page(Role.NETWORK_ADMIN)
-def agency_suspend(request, agency_id):
-    try:
-        agency = network.agency_suspend(actor=request.member, agency_id=agency_id)
-    except Conflict as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"{agency.name} suspended; its members are signed out.")
-    return redirect("web:network-agency", agency_id=agency_id)
+def _agency_change_page(change, done: str):
+    """A network admin's POST that changes one agency (``change``, a service) and then
+    says ``done`` (``{name}`` is the agency's) or why not, back on the agency's page."""
+
+    @require_POST
+    @member_page(Role.NETWORK_ADMIN)
+    def page(request, agency_id):
+        change_flashed(
+            request,
+            lambda: change(actor=request.member, agency_id=agency_id),
+            lambda agency: done.format(name=agency.name),
+        )
+        return redirect("web:network-agency", agency_id=agency_id)
+
+    page.__name__ = page.__qualname__ = change.__name__
+    return page
 
 
-@require_POST
-@member_page(Role.NETWORK_ADMIN)
-def agency_reinstate(request, agency_id):
-    try:
-        agency = network.agency_reinstate(actor=request.member, agency_id=agency_id)
-    except Conflict as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"{agency.name} reinstated.")
-    return redirect("web:network-agency", agency_id=agency_id)
+agency_suspend = _agency_change_page(
+    network.agency_suspend, "{name} suspended; its members are signed out."
+)
+agency_reinstate = _agency_change_page(network.agency_reinstate, "{name} reinstated.")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -173,20 +168,18 @@ def invitation_new(request):
     initial = {"agency": member.agency_id if own else request.GET.get("agency", "")}
     form = InvitationForm(request.POST or None, initial=initial)
     if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                invitations.invitation_create(
-                    actor=member,
-                    agency_id=member.agency_id if own else data["agency"],
-                    role=data["role"],
-                    username=data["username"],
-                    email=data["email"],
-                )
-            except InvalidInput as error:
-                apply_errors(form, error)
-            else:
-                messages.success(request, f"Invitation emailed to {data['username']}.")
-                return redirect(request.get_full_path())
+        if form_carried_out(
+            request,
+            form,
+            lambda data: invitations.invitation_create(
+                actor=member,
+                agency_id=member.agency_id if own else data["agency"],
+                role=data["role"],
+                username=data["username"],
+                email=data["email"],
+            ),
+            lambda invitation: f"Invitation emailed to {invitation.username}.",
+        ):
+            return redirect(request.get_full_path())
         return render(request, "web/invitation_new.html", {"form": form}, status=400)
     return render(request, "web/invitation_new.html", {"form": form})

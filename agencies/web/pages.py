@@ -6,9 +6,11 @@ Pages call the same services and selectors as the API; nothing here decides acce
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -16,7 +18,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
-from agencies.errors import Forbidden, InvalidInput
+from agencies.errors import Conflict, DomainError, Forbidden, InvalidInput
 from agencies.models import Role
 from agencies.selectors import membership_for
 from audit.denials import record_denial
@@ -72,14 +74,51 @@ def member_page(*roles: str):
     return decorate
 
 
-def apply_errors(form, error: InvalidInput) -> None:
+def apply_errors(form, error: DomainError) -> None:
     """Put a service's field errors on the form that collected the input (the service
     decided them; the form only shows them next to the right field)."""
-    for name, messages in (error.fields or {}).items():
-        for message in messages if isinstance(messages, list) else [messages]:
+    for name, texts in (error.fields or {}).items():
+        for message in texts if isinstance(texts, list) else [texts]:
             form.add_error(name if name in form.fields else None, str(message))
     if not error.fields:
         form.add_error(None, error.detail)
+
+
+def refusal_text(error: DomainError) -> str:
+    """A service's refusal in one line: its field messages, else its detail."""
+    problems = [" ".join(v) for v in (error.fields or {}).values()]
+    return " ".join(problems) or error.detail
+
+
+def form_carried_out(
+    request, form, change: Callable, success: Callable[..., str], *, refusals=(InvalidInput,)
+):
+    """A form's POST: if the form is valid, ``change(cleaned_data)`` (one service call)
+    and ``success(result)`` flashed; the result. None when the form or the service
+    (with one of ``refusals``) refused: the reasons are on the form, to show again."""
+    if not form.is_valid():
+        return None
+    try:
+        result = change(form.cleaned_data)
+    except refusals as error:
+        apply_errors(form, error)
+        return None
+    messages.success(request, success(result))
+    return result
+
+
+def change_flashed(
+    request, change: Callable, success: Callable[..., str], *, refusals=(Conflict,)
+) -> None:
+    """Carry out a form's ``change`` (one service call) and flash what came of it: the
+    ``success`` text made from its result, or, refused with one of ``refusals``, why
+    (``refusal_text``). Any other error renders as its error page."""
+    try:
+        result = change()
+    except refusals as error:
+        messages.error(request, refusal_text(error))
+    else:
+        messages.success(request, success(result))
 
 
 def paginate(request, queryset) -> tuple[list, str]:

@@ -51,22 +51,37 @@ def _invalid_cursor(request):
     return render(request, "web/error.html", {"code": "invalid", "detail": detail}, status=400)
 
 
+def _filtered_page(request, found, template: str, rows: str, show):
+    """A page of the FilterSet ``found``'s matches, shown by ``show(page)`` (the selector
+    that audits it): ``(shown, older query string, None)``. Filters that do not validate
+    (the form again, its ``rows`` empty) or a cursor the server did not issue read
+    nothing: ``(None, "", that 400 page)``."""
+    if found.is_bound and not found.is_valid():
+        refused = render(request, template, {"form": found.form, rows: None}, status=400)
+        return None, "", refused
+    shown, older = _shown_page(request, found.qs, show)
+    if shown is None:
+        return None, "", _invalid_cursor(request)
+    return shown, older, None
+
+
 def audit_search(request):
     """Filter the trail (newest first, ``cursor`` pages back); export links stream
     every match through the API (``format=csv|json``), which audits the export."""
     actor = require_compliance_officer(request.member.as_actor())
     found = AuditEntryFilter(request.GET or None, queryset=selectors.audit_entries(actor=actor))
-    if found.is_bound and not found.is_valid():
-        context = {"form": found.form, "entries": None}
-        return render(request, "web/audit.html", context, status=400)
-    filters = applied_filters(found)
-    shown, older = _shown_page(
+    shown, older, refused = _filtered_page(
         request,
-        found.qs,
-        lambda page: selectors.audit_entries_shown(actor=actor, page=page, filters=filters),
+        found,
+        "web/audit.html",
+        "entries",
+        lambda page: selectors.audit_entries_shown(
+            actor=actor, page=page, filters=applied_filters(found)
+        ),
     )
-    if shown is None:
-        return _invalid_cursor(request)
+    if refused:
+        return refused
+    filters = applied_filters(found)
     for entry in shown:  # codes and ids only (the recorder's contract), shown compactly
         entry.detail_text = json.dumps(entry.detail, sort_keys=True, separators=(",", ":"))
     context = {
@@ -95,17 +110,16 @@ def audit_ledger(request):
     found = DisclosureFilter(request.GET or None, queryset=selectors.disclosure_ledger(actor=actor))
     if not found.is_bound:
         return render(request, "web/audit_ledger.html", {"form": found.form, "lines": None})
-    if not found.is_valid():
-        context = {"form": found.form, "lines": None}
-        return render(request, "web/audit_ledger.html", context, status=400)
-    ref = found.form.cleaned_data["survivor_ref"]
-    shown, older = _shown_page(
+    ref = found.form.cleaned_data["survivor_ref"] if found.is_valid() else ""
+    shown, older, refused = _filtered_page(
         request,
-        found.qs,
+        found,
+        "web/audit_ledger.html",
+        "lines",
         lambda page: selectors.ledger_shown(actor=actor, survivor_ref=ref, page=page),
     )
-    if shown is None:
-        return _invalid_cursor(request)
+    if refused:
+        return refused
     context = {
         "form": found.form,
         "lines": shown,

@@ -1,7 +1,7 @@
 """Settings of the bare project: ``startproject`` defaults, DRF token auth, DEBUG off.
 
-The database is SQLite in WAL mode (the same pragmas and timeout as the service's
-embedded profile) in ``BARE_DATA_DIR``, or the PostgreSQL database of
+The database is SQLite in WAL mode (the service's embedded profile's own definition,
+``srn.sqlite``) in ``BARE_DATA_DIR``, or the PostgreSQL database of
 ``BARE_DATABASE_URL`` when the benchmark runs the production profile.
 """
 
@@ -10,6 +10,8 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+
+from srn.sqlite import sqlite_database
 
 DATA_DIR = Path(os.environ.get("BARE_DATA_DIR", "var/bare"))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -52,17 +54,7 @@ if os.environ.get("BARE_DATABASE_URL"):
         )
     }
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "db.sqlite3",
-            "OPTIONS": {
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-        }
-    }
+    DATABASES = {"default": sqlite_database(DATA_DIR / "db.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True

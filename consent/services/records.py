@@ -7,6 +7,7 @@ Moving recipient statuses in response is the referral workflow's job
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import NotRequired, TypedDict, Unpack
 
 from django.conf import settings
 from django.utils import timezone
@@ -15,11 +16,30 @@ from agencies.errors import Conflict, Forbidden, InvalidInput, NotFound
 from agencies.models import Membership, Role
 from agencies.selectors import recipient_agencies
 from audit.models import Action
-from audit.recorder import record
+from audit.recorder import record_by
 from consent.models import Consent, ConsentRevocation, Purpose, SignedBy
 
 BACKDATING_TOLERANCE = timedelta(minutes=5)
 ADULT_AGE = 18
+
+
+class ConsentStatement(TypedDict):
+    """What the survivor's signed statement says: stored on the consent as given (the
+    face has checked each element against ``consent.inputs.CONSENT``)."""
+
+    purpose: NotRequired[str]
+    method: str
+    evidence_sha256: str
+    language: str
+    interpreter_used: bool
+    notice_version: str
+    services_not_conditional: bool
+    signed_by: str
+    guardian_not_alleged_trafficker: NotRequired[bool]
+
+
+GUARDIAN_CONFIRMED = "guardian_not_alleged_trafficker"
+STATEMENT_DEFAULTS = {"purpose": Purpose.SERVICE_REFERRAL, GUARDIAN_CONFIRMED: False}
 
 
 def _age_on(birth: date, day: date) -> int:
@@ -39,17 +59,9 @@ def consent_create(
     survivor,
     recipients: list[int],
     categories: list[str],
-    method: str,
-    evidence_sha256: str,
-    language: str,
-    interpreter_used: bool,
-    notice_version: str,
-    services_not_conditional: bool,
-    signed_by: str,
     expires_at: datetime,
     valid_from: datetime | None = None,
-    purpose: str = Purpose.SERVICE_REFERRAL,
-    guardian_not_alleged_trafficker: bool = False,
+    **statement: Unpack[ConsentStatement],
 ) -> Consent:
     """Record an immutable consent for a survivor the actor's agency owns.
 
@@ -59,6 +71,8 @@ def consent_create(
     Runs in the caller's transaction.
     """
     _check_liaison_of_owner(actor, survivor)
+    statement = {**STATEMENT_DEFAULTS, **statement}
+    signed_by, guardian_confirmed = statement["signed_by"], statement[GUARDIAN_CONFIRMED]
     now = timezone.now()
     valid_from = valid_from or now
     errors: dict[str, list[str]] = {}
@@ -72,10 +86,8 @@ def consent_create(
         errors["expires_at"] = ["Must be in the future and after valid_from."]
     elif expires_at - valid_from > timedelta(days=settings.CONSENT_MAX_DAYS):
         errors["expires_at"] = [f"At most {settings.CONSENT_MAX_DAYS} days after valid_from."]
-    if signed_by == SignedBy.SURVIVOR_AND_GUARDIAN and not guardian_not_alleged_trafficker:
-        errors["guardian_not_alleged_trafficker"] = [
-            "Confirm that the guardian is not an alleged trafficker."
-        ]
+    if signed_by == SignedBy.SURVIVOR_AND_GUARDIAN and not guardian_confirmed:
+        errors[GUARDIAN_CONFIRMED] = ["Confirm that the guardian is not an alleged trafficker."]
     if survivor.date_of_birth and signed_by == SignedBy.SURVIVOR:
         birth = date.fromisoformat(survivor.date_of_birth)
         if _age_on(birth, valid_from.date()) < ADULT_AGE:
@@ -87,25 +99,17 @@ def consent_create(
         survivor=survivor,
         owner_agency=actor.agency,
         categories=cats,
-        purpose=purpose,
-        method=method,
-        evidence_sha256=evidence_sha256,
-        language=language,
-        interpreter_used=interpreter_used,
-        notice_version=notice_version,
-        services_not_conditional=services_not_conditional,
-        signed_by=signed_by,
-        guardian_not_alleged_trafficker=guardian_not_alleged_trafficker,
         valid_from=valid_from,
         expires_at=expires_at,
         recorded_by=actor.user,
+        **statement,
     )
     consent.recipients.set(agencies)
-    record(
-        action=Action.CONSENT_RECORD,
-        actor=actor.as_actor(),
-        object_type="consent",
-        object_id=consent.pk,
+    record_by(
+        actor,
+        Action.CONSENT_RECORD,
+        "consent",
+        consent.pk,
         survivor_ref=survivor.ref,
         categories=cats,
         consent_ids=[consent.pk],
@@ -138,11 +142,11 @@ def revocation_create(*, actor: Membership, consent: Consent, reason: str, chann
     ConsentRevocation.objects.create(
         consent=consent, revoked_by=actor.user, channel=channel, reason=reason
     )
-    record(
-        action=Action.CONSENT_REVOKE,
-        actor=actor.as_actor(),
-        object_type="consent",
-        object_id=consent.pk,
+    record_by(
+        actor,
+        Action.CONSENT_REVOKE,
+        "consent",
+        consent.pk,
         survivor_ref=consent.survivor.ref,
         consent_ids=[consent.pk],
         detail={"channel": channel},

@@ -10,7 +10,7 @@ from datetime import date
 from agencies.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
 from agencies.models import Membership, Role
 from audit.models import Action
-from audit.recorder import record
+from audit.recorder import record_by
 from audit.units import unit
 from consent.categories import FIELD_CATEGORY, SURVIVOR_PII_FIELDS
 from consent.models import Survivor
@@ -48,11 +48,11 @@ def survivor_create(*, actor: Membership, data: dict) -> Survivor:
     if not (clean.get("given_name") or clean.get("family_name")):
         raise InvalidInput(fields=NAME_MISSING)
     survivor = Survivor.objects.create(owner_agency=actor.agency, created_by=actor.user, **clean)
-    record(
-        action=Action.CREATE,
-        actor=actor.as_actor(),
-        object_type="survivor",
-        object_id=survivor.pk,
+    record_by(
+        actor,
+        Action.CREATE,
+        "survivor",
+        survivor.pk,
         survivor_ref=survivor.ref,
         categories=_pii_categories(name for name, value in clean.items() if value),
     )
@@ -83,11 +83,11 @@ def survivor_update(
         raise InvalidInput(fields=NAME_MISSING)
     survivor.version += 1
     survivor.save()
-    record(
-        action=Action.UPDATE,
-        actor=actor.as_actor(),
-        object_type="survivor",
-        object_id=survivor.pk,
+    record_by(
+        actor,
+        Action.UPDATE,
+        "survivor",
+        survivor.pk,
         survivor_ref=survivor.ref,
         categories=_pii_categories(clean),
         detail={"fields": sorted(clean)},

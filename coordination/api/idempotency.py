@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from agencies.errors import Conflict, DomainError
 from audit.models import Action
-from audit.recorder import record
+from audit.recorder import record_by
 from audit.units import request_unit
 from coordination.models import IdempotencyRecord
 
@@ -22,19 +22,28 @@ KEY_MAX = 255
 STALE_AFTER = timedelta(minutes=2)  # a legacy pending claim is taken over after this
 
 
-class IdempotencyKeyReused(DomainError):
-    code = "idempotency_key_reused"
-    detail = "This Idempotency-Key was used with a different request body."
+class IdempotencyKeyReused(
+    DomainError,
+    code="idempotency_key_reused",
+    detail="This Idempotency-Key was used with a different request body.",
+):
+    """The same key with another body."""
 
 
-class IdempotencyInProgress(Conflict):
-    code = "idempotency_in_progress"
-    detail = "A request with this Idempotency-Key is still being processed."
+class IdempotencyInProgress(
+    Conflict,
+    code="idempotency_in_progress",
+    detail="A request with this Idempotency-Key is still being processed.",
+):
+    """The first request with this key has not finished."""
 
 
-class InvalidIdempotencyKey(DomainError):
-    code = "invalid_idempotency_key"
-    detail = f"Idempotency-Key must be 1 to {KEY_MAX} printable characters."
+class InvalidIdempotencyKey(
+    DomainError,
+    code="invalid_idempotency_key",
+    detail=f"Idempotency-Key must be 1 to {KEY_MAX} printable characters.",
+):
+    """Empty, too long or unprintable."""
 
 
 def _fingerprint(request) -> str:
@@ -64,11 +73,11 @@ def idempotent(create):
             claim = _claim(request.user, key, fingerprint)
             if claim.status_code is not None:
                 # A replay discloses the stored response again: an access like any other.
-                record(
-                    action=Action.VIEW,
-                    actor=request.member.as_actor(),
-                    object_type="idempotent_replay",
-                    object_id=claim.pk,
+                record_by(
+                    request.member,
+                    Action.VIEW,
+                    "idempotent_replay",
+                    claim.pk,
                     detail={"path": request.path, "status": claim.status_code},
                 )
                 return Response(

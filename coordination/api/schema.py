@@ -4,7 +4,7 @@ checks each presenter's output against its shape)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from consent.categories import Category
@@ -26,11 +26,6 @@ IF_MATCH = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="The ETag from a GET: refused with 412 if the object changed since.",
 )
-
-
-def refused(description: str) -> OpenApiResponse:
-    """An error response an operation declares itself; its body is the one error shape."""
-    return OpenApiResponse(description=description)
 
 
 class SurvivorShown(serializers.Serializer):

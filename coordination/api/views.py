@@ -11,6 +11,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agencies.api.operations import operation, shown_page, valid_body
 from agencies.errors import InvalidInput
 from agencies.models import Role
 from agencies.permissions import role_required
@@ -38,12 +39,16 @@ def _tag(value) -> dict:
     return {"ETag": f'"{value}"'}
 
 
-def _page(view, queryset, shown, present) -> Response:
-    """One page of a scoped queryset, shown (``shown``, a selector, audits it) and
-    presented, in one transaction: the list entry commits with the read."""
-    with transaction.atomic():
-        page = shown(view.request.member, view.paginate_queryset(queryset))
-        return view.get_paginated_response([present(item) for item in page])
+def _creating(request, created, *, refusals: dict[int, str] | None = None):
+    """A creating POST: idempotent under an ``Idempotency-Key``, answering 201."""
+
+    def decorate(post):
+        parameters = [schema.IDEMPOTENCY_KEY]
+        return operation(request, created, status=201, refusals=refusals, parameters=parameters)(
+            idempotent(post)
+        )
+
+    return decorate
 
 
 def _referral_response(referral, decision: access.Decision, **kwargs) -> Response:
@@ -64,18 +69,12 @@ class SurvivorListView(GenericAPIView):
     @extend_schema(operation_id="survivors_list", responses=schema.SurvivorProfile(many=True))
     def get(self, request):
         queryset = selectors.survivors_of(request.member)
-        return _page(self, queryset, selectors.survivors_shown, presenters.survivor_profile)
+        return shown_page(self, queryset, selectors.survivors_shown, presenters.survivor_profile)
 
-    @extend_schema(
-        request=s.SurvivorInputSerializer,
-        parameters=[schema.IDEMPOTENCY_KEY],
-        responses={201: schema.SurvivorProfile},
-    )
-    @idempotent
+    @_creating(s.SurvivorInputSerializer, schema.SurvivorProfile)
     def post(self, request):
-        body = s.SurvivorInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        survivor = consent_services.survivor_create(actor=request.member, data=body.validated_data)
+        data = valid_body(s.SurvivorInputSerializer, request)
+        survivor = consent_services.survivor_create(actor=request.member, data=data)
         return Response(
             presenters.survivor_profile(survivor),
             status=status.HTTP_201_CREATED,
@@ -92,18 +91,12 @@ class SurvivorDetailView(APIView):
             survivor = selectors.access_survivor(request.member, survivor_id)
         return Response(presenters.survivor_profile(survivor), headers=_tag(survivor.version))
 
-    @extend_schema(
-        request=s.SurvivorInputSerializer,
-        parameters=[schema.IF_MATCH],
-        responses=schema.SurvivorProfile,
-    )
+    @operation(s.SurvivorInputSerializer, schema.SurvivorProfile, parameters=[schema.IF_MATCH])
     def patch(self, request, survivor_id):
-        body = s.SurvivorInputSerializer(data=request.data, partial=True)
-        body.is_valid(raise_exception=True)
         survivor = consent_services.survivor_update(
             actor=request.member,
             survivor_id=survivor_id,
-            data=body.validated_data,
+            data=valid_body(s.SurvivorInputSerializer, request, partial=True),
             if_match=_if_match(request),
         )
         return Response(presenters.survivor_profile(survivor), headers=_tag(survivor.version))
@@ -119,21 +112,15 @@ class ConsentListView(GenericAPIView):
     @extend_schema(operation_id="consents_list", responses=schema.ConsentShown(many=True))
     def get(self, request):
         queryset = self.filter_queryset(selectors.consents_of(request.member))
-        return _page(self, queryset, selectors.consents_shown, presenters.consent_shown)
+        return shown_page(self, queryset, selectors.consents_shown, presenters.consent_shown)
 
-    @extend_schema(
-        request=s.ConsentInputSerializer,
-        parameters=[schema.IDEMPOTENCY_KEY],
-        responses={
-            201: schema.ConsentShown,
-            404: schema.refused("The survivor is not one of the caller's agency's."),
-        },
+    @_creating(
+        s.ConsentInputSerializer,
+        schema.ConsentShown,
+        refusals={404: "The survivor is not one of the caller's agency's."},
     )
-    @idempotent
     def post(self, request):
-        body = s.ConsentInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        fields = dict(body.validated_data)
+        fields = valid_body(s.ConsentInputSerializer, request)
         consent = services.consent_record(
             actor=request.member, survivor_id=fields.pop("survivor"), **fields
         )
@@ -143,14 +130,10 @@ class ConsentListView(GenericAPIView):
 class ConsentRevokeView(APIView):
     permission_classes = [role_required(Role.LIAISON)]
 
-    @extend_schema(
-        request=s.RevokeInputSerializer,
-        responses={200: schema.ConsentShown, 409: schema.refused("Already revoked.")},
-    )
+    @operation(s.RevokeInputSerializer, schema.ConsentShown, refusals={409: "Already revoked."})
     def post(self, request, consent_id):
-        body = s.RevokeInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.consent_revoke(actor=request.member, consent_id=consent_id, **body.validated_data)
+        revocation = valid_body(s.RevokeInputSerializer, request)
+        services.consent_revoke(actor=request.member, consent_id=consent_id, **revocation)
         consent = selectors.own_consent(request.member, consent_id)
         return Response(presenters.consent_shown(consent))
 
@@ -170,16 +153,9 @@ class ReferralListView(GenericAPIView):
             decision = selectors.referrals_shown(request.member, page)
             return self.get_paginated_response(presenters.referrals_shown(page, decision))
 
-    @extend_schema(
-        request=s.ReferralInputSerializer,
-        parameters=[schema.IDEMPOTENCY_KEY],
-        responses={201: schema.ReferralShown},
-    )
-    @idempotent
+    @_creating(s.ReferralInputSerializer, schema.ReferralShown)
     def post(self, request):
-        body = s.ReferralInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        fields = dict(body.validated_data)
+        fields = valid_body(s.ReferralInputSerializer, request)
         referral = services.referral_create(
             actor=request.member, survivor_id=fields.pop("survivor"), **fields
         )
@@ -200,22 +176,18 @@ class ReferralDetailView(APIView):
 class TransitionView(APIView):
     permission_classes = [role_required(Role.LIAISON, Role.CASEWORKER)]
 
-    @extend_schema(
-        request=s.TransitionInputSerializer,
+    @operation(
+        s.TransitionInputSerializer,
+        schema.ReferralShown,
+        refusals={409: "The action is not allowed from the current status."},
         parameters=[schema.IF_MATCH],
-        responses={
-            200: schema.ReferralShown,
-            409: schema.refused("The action is not allowed from the current status."),
-        },
     )
     def post(self, request, referral_id):
-        body = s.TransitionInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
         referral, decision = services.referral_transition(
             actor=request.member,
             referral_id=referral_id,
             if_match=_if_match(request),
-            **body.validated_data,
+            **valid_body(s.TransitionInputSerializer, request),
         )
         return _referral_response(referral, decision)
 
@@ -231,16 +203,8 @@ class NoteListView(APIView):
             {"next": None, "previous": None, "results": [presenters.note_shown(n) for n in notes]}
         )
 
-    @extend_schema(
-        request=s.NoteInputSerializer,
-        parameters=[schema.IDEMPOTENCY_KEY],
-        responses={201: schema.NoteShown},
-    )
-    @idempotent
+    @_creating(s.NoteInputSerializer, schema.NoteShown)
     def post(self, request, referral_id):
-        body = s.NoteInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        note = services.note_add(
-            actor=request.member, referral_id=referral_id, text=body.validated_data["text"]
-        )
+        text = valid_body(s.NoteInputSerializer, request)["text"]
+        note = services.note_add(actor=request.member, referral_id=referral_id, text=text)
         return Response(presenters.note_shown(note), status=status.HTTP_201_CREATED)

@@ -25,20 +25,32 @@ from coordination.fhir.rendering import FhirView
 REFERRAL_ROLES = role_required(Role.LIAISON, Role.CASEWORKER)
 
 
+def _search(view, request, scoped, updated: str, show, resources_of) -> Response:
+    """A searchset of a page of the ``scoped`` queryset (``_lastUpdated`` on its field
+    ``updated``), shown by ``show(member, page)`` (the selector that audits it) in one
+    transaction with the read, and mapped by ``resources_of(page, shown)``."""
+    condition, _ = search.last_updated(request.query_params, updated)
+    paginator = pagination_class()()
+    with transaction.atomic():
+        page = paginator.paginate_queryset(scoped.filter(condition), request, view=view)
+        resources = resources_of(page, show(request.member, page))
+    return searchset(request, paginator, resources)
+
+
 def _referral_page(view, request, present) -> Response:
     """A page of the referrals the member may see (``_lastUpdated`` on their creation),
     shown as the REST list shows it (one ``list`` entry) and mapped by ``present``
     (one referral as shown -> FHIR resources)."""
-    condition, _ = search.last_updated(request.query_params, "created_at")
-    referrals = selectors.referrals_visible_to(request.member).filter(condition)
-    paginator = pagination_class()()
-    with transaction.atomic():
-        page = paginator.paginate_queryset(referrals, request, view=view)
-        decision = selectors.referrals_shown(request.member, page)
-        resources = [
+    return _search(
+        view,
+        request,
+        selectors.referrals_visible_to(request.member),
+        "created_at",
+        selectors.referrals_shown,
+        lambda page, decision: [
             item for shown in presenters.referrals_shown(page, decision) for item in present(shown)
-        ]
-    return searchset(request, paginator, resources)
+        ],
+    )
 
 
 class ServiceRequestSearch(FhirView):
@@ -106,14 +118,16 @@ class PatientSearch(FhirView):
                 return [mapping.patient(survivor, shown["created_at"])]
 
             return _referral_page(self, request, present)
-        condition, _ = search.last_updated(request.query_params, "updated_at")
-        survivors = selectors.survivors_of(request.member).filter(condition)
-        paginator = pagination_class()()
-        with transaction.atomic():
-            page = paginator.paginate_queryset(survivors, request, view=self)
-            shown = selectors.survivors_shown(request.member, page)
-        resources = [mapping.patient(presenters.survivor_shown(s), s.updated_at) for s in shown]
-        return searchset(request, paginator, resources)
+        return _search(
+            self,
+            request,
+            selectors.survivors_of(request.member),
+            "updated_at",
+            selectors.survivors_shown,
+            lambda _page, shown: [
+                mapping.patient(presenters.survivor_shown(s), s.updated_at) for s in shown
+            ],
+        )
 
 
 class PatientRead(FhirView):

@@ -12,7 +12,7 @@ from agencies.errors import Forbidden, InvalidInput, NotFound, PreconditionFaile
 from agencies.models import Membership, Role
 from agencies.selectors import recipient_agencies
 from audit.models import Action
-from audit.recorder import record
+from audit.recorder import record_by
 from audit.units import unit
 from consent.models import Survivor
 from coordination import access, outbox, selectors, states
@@ -64,11 +64,11 @@ def referral_create(
     RecipientStatus.objects.bulk_create(
         RecipientStatus(referral=referral, agency=agency) for agency in agencies
     )
-    record(
-        action=Action.CREATE,
-        actor=actor.as_actor(),
-        object_type="referral",
-        object_id=referral.pk,
+    record_by(
+        actor,
+        Action.CREATE,
+        "referral",
+        referral.pk,
         survivor_ref=survivor.ref,
         categories=["narrative"] if referral.narrative else [],
         detail={"recipients": sorted(a.slug for a in agencies)},
@@ -132,13 +132,13 @@ def referral_transition(
         raise PreconditionFailed
     moved = [status_move(target, action, user=actor.user, reason=text) for target in targets]
     disclosed = release.relation == access.RECIPIENT
-    record(
-        action=Action.TRANSITION,
-        actor=actor.as_actor(),
-        object_type="referral",
-        object_id=referral.pk,
+    # The response shows the referral as released: a recipient's is a disclosure.
+    record_by(
+        actor,
+        Action.TRANSITION,
+        "referral",
+        referral.pk,
         survivor_ref=referral.survivor.ref,
-        # The response shows the referral as released: a recipient's is a disclosure.
         categories=release.categories if disclosed else (),
         consent_ids=release.consent_ids if disclosed else (),
         detail={"action": action, "statuses": sorted({m.status for m in moved})},
@@ -176,12 +176,6 @@ def note_add(*, actor: Membership, referral_id, text: str):
     note = CaseNote.objects.create(
         referral=referral, author=actor.user, author_agency=actor.agency, text=text
     )
-    record(
-        action=Action.CREATE,
-        actor=actor.as_actor(),
-        object_type="case_note",
-        object_id=note.pk,
-        survivor_ref=referral.survivor.ref,
-    )
+    record_by(actor, Action.CREATE, "case_note", note.pk, survivor_ref=referral.survivor.ref)
     outbox.emit(kind=Event.NOTE_ADDED, referral=referral, agency_id=actor.agency_id)
     return note

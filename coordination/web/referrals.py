@@ -7,6 +7,8 @@ access decision (only released fields), audited as the API's list is.
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import redirect, render
@@ -15,7 +17,7 @@ from django.views.decorators.http import require_POST, require_safe
 from agencies.errors import Conflict, InvalidInput, PreconditionFailed
 from agencies.models import Role
 from agencies.selectors import agency_directory
-from agencies.web.pages import member_page, paginate
+from agencies.web.pages import change_flashed, member_page, paginate
 from consent.categories import SURVIVOR_PII_FIELDS
 from coordination import access, event_stream, presenters, selectors, services, states
 from coordination.filters import ReferralFilter
@@ -71,34 +73,33 @@ def _list_page(request, direction: str, template: str, partial: bool):
     return render(request, "web/_referral_table.html" if partial else template, context)
 
 
-def _list_view(role: str, direction: str, template: str, *, partial: bool, doc: str = ""):
-    """A list page (or its table, which the page's live updates re-fetch)."""
+def _list_views(role: str, direction: str, template: str, doc: str):
+    """A list page and its table, which the page's live updates re-fetch."""
 
-    @require_safe
-    @member_page(role)
-    def page(request):
-        return _list_page(request, direction, template, partial)
+    def view(partial: bool):
+        @require_safe
+        @member_page(role)
+        def page(request):
+            return _list_page(request, direction, template, partial)
 
-    page.__doc__ = doc
-    return page
+        page.__doc__ = "" if partial else doc
+        return page
+
+    return view(partial=False), view(partial=True)
 
 
-outgoing = _list_view(
+outgoing, outgoing_table = _list_views(
     Role.LIAISON,
     "outgoing",
     "web/outgoing.html",
-    partial=False,
-    doc="The agency's outgoing referrals with the statuses consent lets it see.",
+    "The agency's outgoing referrals with the statuses consent lets it see.",
 )
-outgoing_table = _list_view(Role.LIAISON, "outgoing", "web/outgoing.html", partial=True)
-inbox = _list_view(
+inbox, inbox_table = _list_views(
     Role.CASEWORKER,
     "incoming",
     "web/inbox.html",
-    partial=False,
-    doc="Incoming referrals released to the agency by an active consent.",
+    "Incoming referrals released to the agency by an active consent.",
 )
-inbox_table = _list_view(Role.CASEWORKER, "incoming", "web/inbox.html", partial=True)
 
 
 def _actions(release, shown_statuses: list[str]) -> list[dict]:
@@ -157,15 +158,31 @@ def referral(request, referral_id):
     return render(request, "web/referral.html", context)
 
 
-@require_POST
-@member_page(Role.LIAISON, Role.CASEWORKER)
-def referral_transition(request, referral_id):
+def _referral_form(form_class, unreadable: str):
+    """A POST from the referral's page (liaisons and caseworkers): the decorated
+    ``act(request, referral_id, cleaned_data)`` runs if the ``form_class`` form reads,
+    else ``unreadable`` is said; back to the referral's page either way."""
+
+    def decorate(act):
+        @require_POST
+        @member_page(Role.LIAISON, Role.CASEWORKER)
+        @wraps(act)
+        def page(request, referral_id):
+            form = form_class(request.POST)
+            if form.is_valid():
+                act(request, referral_id, form.cleaned_data)
+            else:
+                messages.error(request, unreadable)
+            return redirect("web:referral", referral_id=referral_id)
+
+        return page
+
+    return decorate
+
+
+@_referral_form(TransitionForm, "The action could not be read; please try again.")
+def referral_transition(request, referral_id, fields: dict) -> None:
     """Accept, decline, start, hold, complete (caseworker) or withdraw (liaison)."""
-    form = TransitionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "The action could not be read; please try again.")
-        return redirect("web:referral", referral_id=referral_id)
-    fields = form.cleaned_data
     try:
         services.referral_transition(
             actor=request.member,
@@ -185,22 +202,15 @@ def referral_transition(request, referral_id):
     else:
         label = ACTION_LABELS.get(fields["action"], fields["action"])
         messages.success(request, f"Done: {label.lower()}.")
-    return redirect("web:referral", referral_id=referral_id)
 
 
-@require_POST
-@member_page(Role.LIAISON, Role.CASEWORKER)
-def referral_note(request, referral_id):
-    form = NoteForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "A note needs some text (at most 2000 characters).")
-        return redirect("web:referral", referral_id=referral_id)
-    try:
-        services.note_add(
-            actor=request.member, referral_id=referral_id, text=form.cleaned_data["text"]
-        )
-    except InvalidInput as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, "Note added.")
-    return redirect("web:referral", referral_id=referral_id)
+@_referral_form(NoteForm, "A note needs some text (at most 2000 characters).")
+def referral_note(request, referral_id, fields: dict) -> None:
+    change_flashed(
+        request,
+        lambda: services.note_add(
+            actor=request.member, referral_id=referral_id, text=fields["text"]
+        ),
+        lambda _note: "Note added.",
+        refusals=(InvalidInput,),
+    )
