@@ -4,57 +4,38 @@ acceptance (median and 90th percentile), small cells suppressed (``suppression``
 
 Who counts what is the access rule's (``access.report_statuses``): a network admin the
 whole network, an agency admin their agency's own statuses and its outgoing referrals as
-the referrer sees them. Everything is aggregated in SQL (``GROUP BY``, window functions
-for the percentiles, portable to SQLite and PostgreSQL); no row leaves the database but
-the aggregates. Each report read or export writes one audit entry, without PII.
+the referrer sees them. The figures are aggregated in SQL (``report_figures``); no row
+leaves the database but the aggregates. Each report read or export writes one audit
+entry, without PII.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 from django import forms
 from django.db import transaction
-from django.db.models import (
-    Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    Q,
-    QuerySet,
-    TextField,
-    Value,
-)
-from django.db.models.expressions import Window
-from django.db.models.functions import Cast, RowNumber
 
 from agencies.errors import Forbidden, InvalidInput
-from agencies.models import Membership, Need, Role
+from agencies.models import Membership, Role
 from audit.filters import UtcIsoDateTimeField
 from audit.models import Action
 from audit.recorder import record
-from coordination import access, states
-from coordination.models import RecipientStatus, Urgency
+from coordination import access, report_figures
+from coordination.models import RecipientStatus
 from coordination.suppression import SHOWN_AS, Measures, PublishedRow, publish
 
 GROUPINGS = ("need", "region", "urgency", "status", "agency")
 # What a row counts: referrals, requests (one referral sent to one agency), those ever
 # accepted, those declined.
 FULL = Measures(
-    counts=("referrals", "requests", "accepted", "declined"),
+    counts=report_figures.COUNTS,
     rates={"acceptance_rate": ("accepted", "requests"), "decline_rate": ("declined", "requests")},
     follows={"median_hours_to_acceptance": "accepted", "p90_hours_to_acceptance": "accepted"},
 )
 # By status, acceptance and decline are the status itself.
 COUNTS_ONLY = Measures(counts=("referrals", "requests"), rates={}, follows={})
-# Nearest-rank percentiles: the rank of the p-th percentile of n values is ceil(p * n),
-# written in integer arithmetic (SQL integer division truncates on both databases).
-PERCENTILE_RANKS = {
-    "median_hours_to_acceptance": (F("size") + 1) / 2,
-    "p90_hours_to_acceptance": (F("size") * 9 + 9) / 10,
-}
 REPORTING_ROLES = (Role.NETWORK_ADMIN, Role.AGENCY_ADMIN)
 NOT_GIVEN = "(not given)"  # a referral without a region
 
@@ -116,69 +97,6 @@ def parameters(data) -> dict:
     return form.cleaned_data
 
 
-def _counts() -> dict:
-    return {
-        "referrals": Count("referral_id", distinct=True),
-        "requests": Count("pk"),
-        "accepted": Count("pk", filter=Q(seen_accepted_at__isnull=False)),
-        "declined": Count("pk", filter=Q(seen_status=states.REJECTED)),
-    }
-
-
-def _percentiles(statuses: QuerySet, group) -> dict[str, dict[str, float]]:
-    """``{group: {measure: hours}}``: each group's waits from referral to acceptance,
-    ranked by a window function; only the rows at the percentile ranks are read."""
-    wait = ExpressionWrapper(
-        F("seen_accepted_at") - F("referral__created_at"), output_field=DurationField()
-    )
-    ranked = (
-        statuses.filter(seen_accepted_at__isnull=False)
-        .annotate(group=group, wait=wait)
-        .annotate(
-            rank=Window(RowNumber(), partition_by=[F("group")], order_by=F("wait").asc()),
-            size=Window(Count("pk"), partition_by=[F("group")]),
-        )
-    )
-    found: dict[str, dict[str, float]] = defaultdict(dict)
-    for measure, rank in PERCENTILE_RANKS.items():
-        for key, waited in ranked.filter(rank=rank).values_list("group", "wait"):
-            found[key][measure] = round(waited.total_seconds() / 3600, 1)
-    return found
-
-
-def _with_need(statuses: QuerySet, need: str) -> QuerySet:
-    # ``needs`` is a JSON list; its text holds each need quoted (portable to SQLite).
-    text = Cast("referral__needs", output_field=TextField())
-    return statuses.annotate(needs_text=text).filter(needs_text__contains=f'"{need}"')
-
-
-def _grouped(statuses: QuerySet, group_by: str) -> list[tuple[str, dict]]:
-    """``(group, raw values)`` per group, in a stable order."""
-    if group_by == "need":
-        rows = []
-        for need in Need.values:
-            of_need = _with_need(statuses, need)
-            raw = of_need.aggregate(**_counts())
-            raw.update(_percentiles(of_need, Value(need)).get(need, {}))
-            rows.append((need, raw))
-        return rows
-    column = {
-        "region": F("referral__region"),
-        "urgency": F("referral__urgency"),
-        "status": F("seen_status"),
-        "agency": F("agency__slug"),
-    }[group_by]
-    found = {
-        row.pop("group"): row
-        for row in statuses.values(group=column).annotate(**_counts()).order_by("group")
-    }
-    # Every choice is listed (zero counts too), so a row's presence tells nothing.
-    listed = {"urgency": Urgency.values, "status": list(states.STATES)}.get(group_by, found)
-    durations = _percentiles(statuses, column) if group_by != "status" else {}
-    empty = dict.fromkeys(FULL.counts, 0)
-    return [(key, {**found.get(key, empty), **durations.get(key, {})}) for key in listed]
-
-
 def _scope(member: Membership) -> int | None:
     if member.role == Role.NETWORK_ADMIN:
         return None
@@ -201,9 +119,7 @@ def referral_report(member: Membership, params: dict, *, export: str = "") -> Re
     group_by = params["group_by"]
     measures = COUNTS_ONLY if group_by == "status" else FULL
     with transaction.atomic():
-        rows = _grouped(statuses, group_by)
-        total = statuses.aggregate(**_counts())
-        total.update(_percentiles(statuses, Value("total")).get("total", {}))
+        rows, total = report_figures.figures(statuses, group_by)
         published, published_total = publish(rows, total, measures)
         scope = "network" if agency_id is None else member.agency.slug
         record(

@@ -57,8 +57,10 @@ class ReportRow(serializers.Serializer):
     declined = _nullable(serializers.IntegerField)
     acceptance_rate = _nullable(serializers.FloatField, help_text="accepted / requests")
     decline_rate = _nullable(serializers.FloatField, help_text="declined / requests")
-    median_hours_to_acceptance = _nullable(serializers.FloatField)
-    p90_hours_to_acceptance = _nullable(serializers.FloatField)
+    median_hours_to_acceptance = _nullable(
+        serializers.IntegerField, help_text="whole hours (rounded down), nearest rank"
+    )
+    p90_hours_to_acceptance = _nullable(serializers.IntegerField)
     suppressed = serializers.ListField(
         child=serializers.ChoiceField(choices=MEASURES),
         help_text=f"measures withheld (null): counts below {THRESHOLD}, cells that would "

@@ -9,11 +9,13 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agencies.models import Role
 from audit.models import Action, AuditEntry
 from consent.models import ConsentRevocation
-from coordination import access, states
+from coordination import access, report_figures, reports, states
 from coordination.models import RecipientStatus
 from coordination.suppression import SHOWN_AS, THRESHOLD
 from tests.conftest import client_for
@@ -310,3 +312,88 @@ def test_acceptance_time_is_stamped_once_by_the_status_move(agencies, members):
     started = status_move(moved, "start")
     assert started.accepted_at == moved.accepted_at
     assert moved.accepted_at == moved.changes.get(to_status=states.ACCEPTED).at
+
+
+def _nearest_rank(values, tenths):
+    ordered = sorted(values)
+    return ordered[-(-len(ordered) * tenths // 10) - 1] if ordered else None
+
+
+def _expected(group_by):
+    """Every figure counted row by row in Python, as the SQL must find it."""
+    rows = list(RecipientStatus.objects.select_related("referral", "agency"))
+
+    def keys(row):
+        return {
+            "need": row.referral.needs,
+            "region": [row.referral.region],
+            "urgency": [row.referral.urgency],
+            "status": [row.status],
+            "agency": [row.agency.slug],
+        }[group_by]
+
+    def figures(chosen):
+        waits = [
+            int((r.accepted_at - r.referral.created_at).total_seconds() // 3600)
+            for r in chosen
+            if r.accepted_at
+        ]
+        found = {
+            "referrals": len({r.referral_id for r in chosen}),
+            "requests": len(chosen),
+            "accepted": len(waits),
+            "declined": sum(r.status == states.REJECTED for r in chosen),
+        }
+        if waits:
+            found["median_hours_to_acceptance"] = _nearest_rank(waits, 5)
+            found["p90_hours_to_acceptance"] = _nearest_rank(waits, 9)
+        return found
+
+    groups = {key for row in rows for key in keys(row)}
+    return {key: figures([r for r in rows if key in keys(r)]) for key in groups}, figures(rows)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    referrals=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(["shelter", "legal", "medical"]), min_size=1, unique=True),
+            st.sampled_from(["north", "south", ""]),
+            st.sampled_from(["high", "routine"]),
+            st.sampled_from([*STATUSES, states.IN_PROGRESS]),
+            st.integers(0, 400 * 60),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_the_sql_figures_match_a_count_row_by_row(referrals, agencies, members):
+    for needs, region, urgency, status, minutes in referrals:
+        referral = _referral(
+            agencies,
+            members,
+            to=agencies["shelter"],
+            status=status,
+            needs=needs,
+            region=region,
+            urgency=urgency,
+            hours=minutes / 60,
+        )
+        RecipientStatus.objects.create(referral=referral, agency=agencies["legal"])
+    statuses = access.report_statuses(RecipientStatus.objects.all(), None)
+    for group_by in reports.GROUPINGS:
+        rows, total = report_figures.figures(statuses, group_by)
+        expected_rows, expected_total = _expected(group_by)
+        measured = {key: raw for key, raw in rows if raw["requests"]}
+        if group_by == "status":  # counts only
+            expected_rows = {
+                k: {n: v[n] for n in ("referrals", "requests", "accepted", "declined")}
+                for k, v in expected_rows.items()
+            }
+            measured = {k: {n: v[n] for n in expected_rows[k]} for k, v in measured.items()}
+            expected_total = {n: expected_total[n] for n in ("referrals", "requests")}
+            total = {n: total[n] for n in expected_total}
+        assert measured == expected_rows, group_by
+        assert total == expected_total, group_by
