@@ -38,6 +38,7 @@ FULL = Measures(
 COUNTS_ONLY = Measures(counts=("referrals", "requests"), rates={}, follows={})
 REPORTING_ROLES = (Role.NETWORK_ADMIN, Role.AGENCY_ADMIN)
 NOT_GIVEN = "(not given)"  # a referral without a region
+WITHHELD = "withheld"  # a rate or duration computed from a withheld count
 
 
 class ReportParameters(forms.Form):
@@ -74,7 +75,7 @@ class Report:
     def cell(self, name: str, value) -> str:
         """A value as the page and the CSV show it: a suppressed count reads ``<11``."""
         if value is None:
-            return SHOWN_AS if name in self.measures.counts else "suppressed"
+            return SHOWN_AS if name in self.measures.counts else WITHHELD
         if name in self.measures.rates:
             return f"{value:.1%}"
         return str(value)

@@ -32,10 +32,11 @@ def _label(group: str) -> str:
     return (group or reports.NOT_GIVEN).replace("_", " ")
 
 
-def _charts(report: reports.Report) -> list[dict]:
+def _charts(report: reports.Report) -> tuple[list[dict], list[str]]:
     """Each chart's data, caption and table view; a withheld value is a gap in the
-    chart and reads as it does in the table (``<11``)."""
-    shown = []
+    chart and reads as it does in the table (``<11``). A chart whose every value is
+    withheld is not drawn: its title is listed instead."""
+    shown, withheld = [], []
     labels = [_label(row.group) for row in report.rows]
     by = report.group_by
     for title, names, unit in CHARTS:
@@ -45,6 +46,9 @@ def _charts(report: reports.Report) -> list[dict]:
         series = {
             name.replace("_", " "): [row.values[name] for row in report.rows] for name in names
         }
+        if all(value is None for values in series.values() for value in values):
+            withheld.append(title)
+            continue
         caption = f"{title} by {by} ({unit}); withheld values are left out of the chart."
         description = f"Bar chart of {', '.join(series)} for each {by}: " + "; ".join(
             f"{label}: "
@@ -71,7 +75,7 @@ def _charts(report: reports.Report) -> list[dict]:
                 ],
             }
         )
-    return shown
+    return shown, withheld
 
 
 @require_safe
@@ -87,10 +91,12 @@ def referral_report(request):
     headers, rows = report.table()
     query = {"group_by": report.group_by, "format": "csv"}
     query.update({k: params[k].isoformat() for k in ("since", "until") if params.get(k)})
+    charts, withheld = _charts(report)
     context = {
         "form": form if form.is_bound else reports.ReportParameters(),
         "report": report,
-        "charts": _charts(report),
+        "charts": charts,
+        "withheld": withheld,
         "headers": [_label(header) for header in headers],
         "rows": [[_label(row[0]), *row[1:]] for row in rows],
         "export_csv": reverse("referral-report") + "?" + urlencode(query),
