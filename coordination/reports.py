@@ -36,6 +36,7 @@ FULL = Measures(
 )
 # By status, acceptance and decline are the status itself.
 COUNTS_ONLY = Measures(counts=("referrals", "requests"), rates={}, follows={})
+MEASURES = FULL.names
 REPORTING_ROLES = (Role.NETWORK_ADMIN, Role.AGENCY_ADMIN)
 NOT_GIVEN = "(not given)"  # a referral without a region
 WITHHELD = "withheld"  # a rate or duration computed from a withheld count

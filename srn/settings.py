@@ -305,6 +305,7 @@ SPECTACULAR_SETTINGS = {
         "DataCategoryEnum": "consent.categories.Category",
         "RecipientStatusEnum": "coordination.states.STATES",
         "NeedEnum": "agencies.models.Need",
+        "ReportMeasureEnum": "coordination.reports.MEASURES",
     },
     # Every operation documents its error statuses, each with the one error shape.
     "POSTPROCESSING_HOOKS": [

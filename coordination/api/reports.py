@@ -9,7 +9,7 @@ import io
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -22,7 +22,7 @@ from coordination import reports
 from coordination.suppression import THRESHOLD
 
 CSV = "text/csv"
-MEASURES = reports.FULL.names
+MEASURES = reports.MEASURES
 
 
 class CsvRenderer(BaseRenderer):
@@ -125,10 +125,7 @@ class ReferralReportView(APIView):
         return super().handle_exception(exc)
 
     @extend_schema(
-        parameters=[
-            ReportQuery,
-            OpenApiParameter("Accept", str, OpenApiParameter.HEADER, enum=[CSV]),
-        ],
+        parameters=[ReportQuery],
         responses={
             (200, "application/json"): ReferralReport,
             (200, CSV): OpenApiResponse(
