@@ -83,6 +83,8 @@ def _setup(database_url: str | None, scratch: str):
         import dj_database_url
 
         settings.DATABASES["default"] = dj_database_url.parse(database_url)
+        # As the production profile connects (srn/settings.py).
+        settings.DATABASES["default"]["OPTIONS"] = {"options": settings.POSTGRES_OPTIONS}
     else:
         settings.DATABASES["default"]["TEST"] = {"NAME": str(Path(scratch) / "bench.sqlite3")}
     settings.LOGGING_CONFIG = None
