@@ -49,14 +49,14 @@ def _charts(report: reports.Report) -> tuple[list[dict], list[str]]:
         if all(value is None for values in series.values() for value in values):
             withheld.append(title)
             continue
-        caption = f"{title} by {by} ({unit}); withheld values are left out of the chart."
-        description = f"Bar chart of {', '.join(series)} for each {by}: " + "; ".join(
-            f"{label}: "
-            + ", ".join(
-                f"{name} {report.cell(n, row.values[n])}"
-                for n, name in zip(names, series, strict=True)
-            )
+        rows = [
+            [label, *(report.cell(name, row.values[name]) for name in names)]
             for label, row in zip(labels, report.rows, strict=True)
+        ]
+        # The text alternative: every value, as the table view reads it.
+        values = "; ".join(
+            f"{row[0]}: " + ", ".join(f"{s} {c}" for s, c in zip(series, row[1:], strict=True))
+            for row in rows
         )
         shown.append(
             {
@@ -65,14 +65,11 @@ def _charts(report: reports.Report) -> tuple[list[dict], list[str]]:
                     "title": f"{title} by {by}",
                     "labels": labels,
                     "series": series,
-                    "description": description,
+                    "description": f"Bar chart of {', '.join(series)} for each {by}: {values}",
                 },
-                "caption": caption,
+                "caption": f"{title} by {by} ({unit}); withheld values are left out of the chart.",
                 "headers": [by, *series],
-                "rows": [
-                    [label, *(report.cell(name, row.values[name]) for name in names)]
-                    for label, row in zip(labels, report.rows, strict=True)
-                ],
+                "rows": rows,
             }
         )
     return shown, withheld
