@@ -397,3 +397,30 @@ def test_the_sql_figures_match_a_count_row_by_row(referrals, agencies, members):
             total = {n: total[n] for n in expected_total}
         assert measured == expected_rows, group_by
         assert total == expected_total, group_by
+
+
+@pytest.mark.parametrize("group_by", reports.GROUPINGS)
+def test_a_report_takes_the_same_queries_whatever_its_size(group_by, agencies, members, admins):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client_for(admins["police"]).get(URL, {"group_by": group_by})
+        assert response.status_code == 200
+        return len(captured)
+
+    _referral(agencies, members, to=agencies["shelter"], status=states.ACCEPTED, consent="plain")
+    queries()  # the first read of a test also seals what came before it
+    few = queries()
+    for _ in range(15):
+        _referral(
+            agencies,
+            members,
+            to=agencies["legal"],
+            status=states.ACCEPTED,
+            consent="status_updates",
+            needs=("legal", "medical"),
+            region="south",
+        )
+    assert queries() == few
