@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import OuterRef, QuerySet
+from django.db.models import OuterRef, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from consent.models import Consent
@@ -64,7 +65,14 @@ def grants_by_agency(survivor_ids: Iterable, *, at: datetime) -> dict[object, di
     return found
 
 
-def granted_to(agency_id: int, *, survivor: OuterRef, at: datetime) -> QuerySet[Consent]:
+def granted_to(
+    agency_id: int | OuterRef, *, survivor: OuterRef, at: datetime, category: str = ""
+) -> QuerySet[Consent]:
     """The active consents naming ``agency_id`` for the survivor ``survivor`` refers to
-    (for an ``Exists`` subquery)."""
-    return active_consents(at=at).filter(survivor_id=survivor, recipients=agency_id)
+    (for an ``Exists`` subquery); with ``category``, only those releasing it."""
+    found = active_consents(at=at).filter(survivor_id=survivor, recipients=agency_id)
+    if not category:
+        return found
+    # ``categories`` is a JSON list; its text holds each category quoted (portable).
+    text = Cast("categories", output_field=TextField())
+    return found.annotate(categories_text=text).filter(categories_text__contains=f'"{category}"')

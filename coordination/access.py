@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 
 from agencies.errors import InvalidInput
 from agencies.models import Role
@@ -79,6 +79,10 @@ ALWAYS_VISIBLE_STATUSES = frozenset(
 # statuses read as "requested", so filtering on the true one would tell them apart.
 REFERRER_FILTERABLE_STATUSES = frozenset(
     {states.AWAITING_CONSENT, states.CANCELLED, states.CONSENT_REVOKED}
+)
+REFERRER_FILTER_REFUSED = (
+    "Outgoing referrals filter only by awaiting_consent, cancelled or consent_revoked: "
+    "other statuses reach you only under consent."
 )
 OUTGOING = "outgoing"
 INCOMING = "incoming"
@@ -202,25 +206,13 @@ def with_status(referrals: QuerySet, agency_id: int, status: str, *, direction: 
     ``status``: its own recipient status, or on its outgoing referrals a status the
     referrer always sees unmasked. Filtering outgoing referrals by a status that
     consent may mask would reveal it, so that is refused."""
-    own = RecipientStatus.objects.filter(
-        referral_id=OuterRef("pk"), agency_id=agency_id, status=status
-    )
+    in_status = RecipientStatus.objects.filter(referral_id=OuterRef("pk"), status=status)
+    own = in_status.filter(agency_id=agency_id)
     if status in REFERRER_FILTERABLE_STATUSES:
-        mine = RecipientStatus.objects.filter(
-            referral_id=OuterRef("pk"),
-            status=status,
-            referral__referring_agency_id=agency_id,
-        )
+        mine = in_status.filter(referral__referring_agency_id=agency_id)
         return referrals.filter(Exists(own) | Exists(mine))
     if direction == OUTGOING:
-        raise InvalidInput(
-            fields={
-                "status": [
-                    "Outgoing referrals filter only by awaiting_consent, cancelled or "
-                    "consent_revoked: other statuses reach you only under consent."
-                ]
-            }
-        )
+        raise InvalidInput(fields={"status": [REFERRER_FILTER_REFUSED]})
     return referrals.filter(Exists(own))
 
 
@@ -303,14 +295,9 @@ def decide_one(
     agency_id: int, referral, *, at: datetime | None = None, role: str | None = None
 ) -> Decision | None:
     """The decision on one referral fetched by id (with prefetched ``recipients``), or
-    ``None`` when the rule hides it from the member: the single-referral form of
-    ``visible_referrals`` and ``decide`` together, in one consent query.
-
-    ``visible_referrals`` keeps a referral exactly when ``releases`` calls it visible
-    (tests/coordination/test_access.py and test_access_by_id.py hold them to it), so a
-    referral read by id needs no scoped query: it is fetched, decided once, and
-    refused when the decision hides it.
-    """
+    ``None`` when the rule hides it. ``visible_referrals`` keeps exactly what ``releases``
+    calls visible (tests/coordination/test_access*.py hold them to it), so a referral
+    read by id needs no scoped query: it is fetched, decided once, refused if hidden."""
     decision = decide(agency_id, [referral], at=at, role=role)
     return decision if decision.release(referral).visible else None
 
@@ -395,3 +382,19 @@ def deliverable_events(
 
 def back_releases(referral, *, at: datetime | None = None) -> dict[int, BackRelease]:
     return back_releases_many([referral], at=at).get(referral.id, {})
+
+
+def report_statuses(statuses: QuerySet, agency_id: int | None, *, at=None) -> QuerySet:
+    """What an agency's de-identified report counts (``None``: the network's, all): its own
+    statuses on referrals it may see; its outgoing referrals' as the referrer sees them."""
+    if agency_id is None:
+        return statuses.annotate(seen_status=F("status"), seen_accepted_at=F("accepted_at"))
+    survivor, moment = OuterRef("referral__survivor_id"), grants.moment(at)
+    outgoing, updates = Q(referral__referring_agency_id=agency_id), Category.STATUS_UPDATES
+    covered = grants.granted_to(agency_id, survivor=survivor, at=moment)
+    told = grants.granted_to(OuterRef("agency_id"), survivor=survivor, at=moment, category=updates)
+    shown = ~outgoing | Q(status__in=ALWAYS_VISIBLE_STATUSES) | Exists(told)
+    return statuses.filter(outgoing | Q(agency_id=agency_id) & Exists(covered)).annotate(
+        seen_status=Case(When(shown, then=F("status")), default=Value(states.REQUESTED)),
+        seen_accepted_at=Case(When(shown, then=F("accepted_at"))),
+    )

@@ -59,6 +59,9 @@ class RecipientStatus(models.Model):
     )
     version = models.PositiveIntegerField(default=1, help_text="bumped on every change (ETag)")
     updated_at = models.DateTimeField(auto_now=True)
+    accepted_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the recipient first accepted (reports)"
+    )
 
     class Meta:
         ordering = ["referral_id", "agency_id"]

@@ -146,6 +146,11 @@ TEMPLATES = [
     },
 ]
 
+# No JIT on PostgreSQL: it compiled the network report's expressions for seconds per
+# query (bench/report_bench.py: an agency admin's report over 100,000 referrals took
+# 7-10 s with it, about 1 s without), and no request here runs long enough to repay it.
+POSTGRES_OPTIONS = "-c jit=off"
+
 if PRODUCTION:
     DATABASES = {
         # No persistent connections: under ASGI each request runs in a thread of its
@@ -155,6 +160,7 @@ if PRODUCTION:
     }
     if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production.")
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", POSTGRES_OPTIONS)
     _redis_url = env_str("REDIS_URL")
     CHANNEL_LAYERS = {
         "default": {
@@ -313,6 +319,7 @@ SPECTACULAR_SETTINGS = {
         "DataCategoryEnum": "consent.categories.Category",
         "RecipientStatusEnum": "coordination.states.STATES",
         "NeedEnum": "agencies.models.Need",
+        "ReportMeasureEnum": "coordination.reports.MEASURES",
     },
     # Every operation documents its error statuses, each with the one error shape.
     "POSTPROCESSING_HOOKS": [

@@ -40,8 +40,9 @@ NAVIGATION = {
         ("web:members", "Members"),
         ("web:invitation-new", "Invite"),
         ("web:agency-profile", "Agency profile"),
+        ("web:reports", "Reports"),
     ],
-    Role.NETWORK_ADMIN: [("web:network-agencies", "Agencies")],
+    Role.NETWORK_ADMIN: [("web:network-agencies", "Agencies"), ("web:reports", "Reports")],
 }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coordination.api import events, views
+from coordination.api import events, reports, views
 
 urlpatterns = [
     path("survivors/", views.SurvivorListView.as_view(), name="survivor-list"),
@@ -26,4 +26,5 @@ urlpatterns = [
         "referrals/<uuid:referral_id>/notes/", views.NoteListView.as_view(), name="referral-notes"
     ),
     path("events/", events.EventListView.as_view(), name="event-list"),
+    path("reports/referrals/", reports.ReferralReportView.as_view(), name="referral-report"),
 ]

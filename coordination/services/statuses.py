@@ -10,11 +10,12 @@ from coordination.models import Event, RecipientStatus, StatusChange
 def status_move(
     recipient: RecipientStatus, action: str, *, user=None, reason: str = ""
 ) -> RecipientStatus:
-    """Lock the row, check the transition table, bump the version, write the history
-    row and the outbox event; runs in the caller's transaction."""
+    """Lock the row, check the transition table, bump the version (and stamp the first
+    acceptance), write the history row and the outbox event; runs in the caller's
+    transaction."""
     locked = RecipientStatus.objects.select_for_update().get(pk=recipient.pk)
     target = states.next_status(action, locked.status)
-    StatusChange.objects.create(
+    change = StatusChange.objects.create(
         recipient_status=locked,
         from_status=locked.status,
         to_status=target,
@@ -24,7 +25,9 @@ def status_move(
     )
     locked.status = target
     locked.version += 1
-    locked.save(update_fields=["status", "version", "updated_at"])
+    if target == states.ACCEPTED and locked.accepted_at is None:
+        locked.accepted_at = change.at
+    locked.save(update_fields=["status", "version", "updated_at", "accepted_at"])
     outbox.emit(
         kind=Event.kind_for_status(target),
         referral=recipient.referral,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coordination.web import liaison, referrals
+from coordination.web import liaison, referrals, reports
 
 urlpatterns = [
     # liaison
@@ -22,4 +22,6 @@ urlpatterns = [
         name="referral-transition",
     ),
     path("referrals/<uuid:referral_id>/notes/", referrals.referral_note, name="referral-note"),
+    # network admins, agency admins
+    path("reports/", reports.referral_report, name="reports"),
 ]

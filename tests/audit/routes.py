@@ -753,6 +753,31 @@ MFA_CASES: list[Case] = [
     ),
 ]
 
+# Network reports (coordination/api/reports.py): a read, or an export as CSV.
+API_CASES += [
+    *_api(
+        "reports/referrals/",
+        "GET",
+        "network_admin",
+        200,
+        "view",
+        object_type="referral_report",
+        wrong_role="caseworker",
+        query="group_by=region",
+    ),
+    *_api(
+        "reports/referrals/",
+        "GET",
+        "admin",
+        200,
+        "export",
+        object_type="referral_report",
+        wrong_role="liaison",
+        query="format=csv",
+        name="report-csv",
+    ),
+]
+
 WEB_CASES: list[Case] = [
     Case(
         "accounts/login/",

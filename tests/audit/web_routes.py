@@ -541,4 +541,14 @@ WEB_PAGE_CASES += [
         object_id="{suspended_agency}",
         kwargs={"agency_id": "{suspended_agency}"},
     ),
+    # network admins, agency admins
+    *_page(
+        "reports/",
+        "GET",
+        "network_admin",
+        200,
+        "view",
+        wrong_role="compliance",
+        object_type="referral_report",
+    ),
 ]
