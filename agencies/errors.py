@@ -65,3 +65,20 @@ class TooManyAttempts(DomainError):
 class MemberDeactivated(Conflict):
     code = "member_deactivated"
     detail = "This member is deactivated: their role cannot be changed."
+
+
+class EmergencyAccessDisabled(Forbidden):
+    code = "emergency_access_disabled"
+    detail = "Emergency access is switched off on this network."
+
+
+class EmergencyAccessRefused(Forbidden):
+    """The survivor refused emergency access when revoking a consent."""
+
+    code = "emergency_access_refused"
+    detail = "The survivor has refused emergency access to their data."
+
+
+class AlreadyReviewed(Conflict):
+    code = "already_reviewed"
+    detail = "This emergency access has already been reviewed."

@@ -1,22 +1,5 @@
-"""THE access rule. Everything that discloses referral or survivor data asks this module.
-
-A member of agency A may see field F of referral R iff
-* A is R's referring agency, or
-* A is a recipient of R and an active consent (valid now, not revoked, not expired)
-  for R's survivor names A and F's category.
-
-The way back is consented too: the referrer sees a recipient's status beyond
-``requested`` only under that recipient's ``status_updates``, and its case notes only
-under ``case_notes``.
-
-Within an agency, each side has its role (DESIGN.md, Users and roles): liaisons handle
-the agency's outgoing referrals, caseworkers its incoming ones. Given the member's
-``role``, every function here shows a member only their side.
-
-It is composed from consent's facts (``consent.grants``) and decided once per request:
-``decide`` returns a ``Decision`` that the presenter, the ETag, the notes, the audit
-entry and the event stream all read. Nothing here writes; selectors audit the decision.
-"""
+"""The rule itself: releases, scoped querysets and the one ``Decision`` per request
+(see the package's docstring)."""
 
 from __future__ import annotations
 
@@ -32,8 +15,9 @@ from agencies.errors import InvalidInput
 from agencies.models import Role
 from consent import grants
 from consent.categories import FIELD_CATEGORY, RECIPIENT_CATEGORIES, Category
-from coordination import states
-from coordination.models import Event, RecipientStatus
+from coordination import emergency, states
+from coordination.emergency import EmergencyGrant
+from coordination.models import RecipientStatus
 
 REFERRER = "referrer"
 RECIPIENT = "recipient"
@@ -42,15 +26,29 @@ NONE = "none"
 
 @dataclass(frozen=True)
 class Release:
-    """What one agency may see of one referral, and under which consents."""
+    """What one member may see of one referral, and under which consents — and, for
+    the categories no consent released, under which of the member's emergency accesses
+    (``emergency_categories``, ``emergency_ids``)."""
 
     relation: str
     categories: frozenset[str] = frozenset()
     consent_ids: tuple[str, ...] = ()
+    emergency_categories: frozenset[str] = frozenset()
+    emergency_ids: tuple[str, ...] = ()
 
     @property
     def visible(self) -> bool:
         return self.relation != NONE
+
+    def audit_detail(self) -> dict:
+        """What a disclosure's audit entry adds for this release: the emergency accesses
+        that released part of it (``audit.ledger`` marks such disclosures ``emergency``)."""
+        if not self.emergency_categories:
+            return {}
+        return {
+            "emergency_access": list(self.emergency_ids),
+            "emergency_categories": sorted(self.emergency_categories),
+        }
 
     def fields(self) -> frozenset[str]:
         """The PII field names released."""
@@ -97,13 +95,43 @@ def _on_side(release_: Release, role: str | None) -> Release:
     return HIDDEN
 
 
-def releases(
-    agency_id: int, referrals: Iterable, *, at: datetime | None = None, role: str | None = None
-) -> dict:
-    """``{referral.id: Release}`` for a batch, in one query; with ``role``, only the
-    side that role handles is visible.
+def _handles_incoming(role: str | None) -> bool:
+    return role is None or SIDE_OF_ROLE.get(role) == RECIPIENT
 
-    ``referrals`` must carry ``referring_agency_id``, ``survivor_id`` and their
+
+def _recipient_release(grant: grants.Grant | None, opened: EmergencyGrant | None) -> Release:
+    """The consents' categories, plus those the member's emergency accesses open that
+    no consent released (recorded apart, with the accesses that opened them)."""
+    consented = frozenset(grant.categories) & RECIPIENT_CATEGORIES if grant else frozenset()
+    extra = frozenset()
+    if opened is not None:
+        extra = frozenset(opened.categories) & RECIPIENT_CATEGORIES - consented
+    return Release(
+        RECIPIENT,
+        consented | extra,
+        tuple(sorted(grant.consent_ids)) if grant else (),
+        extra,
+        tuple(opened.access_ids) if extra else (),
+    )
+
+
+def releases(
+    agency_id: int,
+    referrals: Iterable,
+    *,
+    at: datetime | None = None,
+    role: str | None = None,
+    member_id: int | str | None = None,
+) -> dict:
+    """``{referral.id: Release}`` for a batch, in one query for consent and one for
+    emergency access; with ``role``, only the side that role handles is visible.
+
+    ``member_id`` is the requesting member (a ``Membership`` id): their own active
+    emergency accesses add to what consent releases to the agency. ``None`` decides for
+    the agency by consent alone; ``ANY_MEMBER`` counts every member's accesses (whether
+    the agency's stream may carry an event at all).
+
+    ``referrals`` must carry ``id``, ``referring_agency_id``, ``survivor_id`` and their
     recipient agency ids (``recipient_agency_ids``) or prefetched ``recipients``.
     """
     moment = grants.moment(at)
@@ -114,16 +142,21 @@ def releases(
         if r.referring_agency_id != agency_id and agency_id in _recipient_ids(r)
     ]
     granted = grants.grants_to(agency_id, (r.survivor_id for r in received), at=moment)
+    opened = emergency.grants_to(
+        agency_id,
+        member_id if _handles_incoming(role) else None,
+        (r.id for r in received),
+        at=moment,
+    )
     result = {}
     for referral in referrals:
         if referral.referring_agency_id == agency_id:
             result[referral.id] = Release(REFERRER, frozenset(RECIPIENT_CATEGORIES))
-        elif agency_id in _recipient_ids(referral) and referral.survivor_id in granted:
-            grant = granted[referral.survivor_id]
-            result[referral.id] = Release(
-                RECIPIENT,
-                frozenset(grant.categories) & RECIPIENT_CATEGORIES,
-                tuple(sorted(grant.consent_ids)),
+        elif agency_id in _recipient_ids(referral) and (
+            referral.survivor_id in granted or referral.id in opened
+        ):
+            result[referral.id] = _recipient_release(
+                granted.get(referral.survivor_id), opened.get(referral.id)
             )
         else:
             result[referral.id] = HIDDEN
@@ -132,9 +165,14 @@ def releases(
 
 
 def release(
-    agency_id: int, referral, *, at: datetime | None = None, role: str | None = None
+    agency_id: int,
+    referral,
+    *,
+    at: datetime | None = None,
+    role: str | None = None,
+    member_id: int | str | None = None,
 ) -> Release:
-    return releases(agency_id, [referral], at=at, role=role)[referral.id]
+    return releases(agency_id, [referral], at=at, role=role, member_id=member_id)[referral.id]
 
 
 def back_releases_many(referrals: Iterable, *, at: datetime | None = None) -> dict:
@@ -157,6 +195,10 @@ def back_releases_many(referrals: Iterable, *, at: datetime | None = None) -> di
     }
 
 
+def back_releases(referral, *, at: datetime | None = None) -> dict[int, BackRelease]:
+    return back_releases_many([referral], at=at).get(referral.id, {})
+
+
 def status_seen_by_referrer(status: str, back: BackRelease | None) -> str:
     """Beyond ``requested`` the referrer sees a recipient's status only under
     ``status_updates``; otherwise it reads ``requested`` (released, nothing more)."""
@@ -169,17 +211,27 @@ def status_seen_by_referrer(status: str, back: BackRelease | None) -> str:
 
 
 def visible_referrals(
-    referrals: QuerySet, agency_id: int, *, at: datetime | None = None, role: str | None = None
+    referrals: QuerySet,
+    agency_id: int,
+    *,
+    at: datetime | None = None,
+    role: str | None = None,
+    member_id: int | None = None,
 ) -> QuerySet:
     """Narrow a ``Referral`` queryset to exactly what ``release`` calls visible (with
-    ``role``, on that role's side only).
+    ``role``, on that role's side only; with ``member_id``, the member's emergency
+    accesses included).
 
     Uses ``Exists`` subqueries, so each referral appears once.
     """
+    moment = grants.moment(at)
     is_recipient = RecipientStatus.objects.filter(referral_id=OuterRef("pk"), agency_id=agency_id)
-    covered = grants.granted_to(agency_id, survivor=OuterRef("survivor_id"), at=grants.moment(at))
+    covered = Exists(grants.granted_to(agency_id, survivor=OuterRef("survivor_id"), at=moment))
+    if member_id is not None and _handles_incoming(role) and emergency.enabled():
+        opened = emergency.granted_to(agency_id, member_id, referral=OuterRef("pk"), at=moment)
+        covered = covered | Exists(opened)
     as_referrer = Q(referring_agency_id=agency_id)
-    as_recipient = ~as_referrer & Exists(is_recipient) & Exists(covered)
+    as_recipient = ~as_referrer & Exists(is_recipient) & covered
     side = SIDE_OF_ROLE.get(role) if role is not None else None
     if role is None:
         return referrals.filter(as_referrer | as_recipient)
@@ -229,7 +281,8 @@ def with_status(referrals: QuerySet, agency_id: int, status: str, *, direction: 
 
 @dataclass
 class Decision:
-    """What one agency may see of a set of referrals, decided once for a request.
+    """What one member of an agency may see of a set of referrals, decided once for a
+    request.
 
     Built by ``decide``; the presenter, the ETag, the notes shown, the audit entry and
     the response all read it, so the rule is applied once and the same way for each.
@@ -288,19 +341,30 @@ class Decision:
 
 
 def decide(
-    agency_id: int, referrals: Iterable, *, at: datetime | None = None, role: str | None = None
+    agency_id: int,
+    referrals: Iterable,
+    *,
+    at: datetime | None = None,
+    role: str | None = None,
+    member_id: int | str | None = None,
 ) -> Decision:
     """The decision for a batch of referrals (each with prefetched ``recipients``), for
-    a member of ``agency_id`` in ``role``: one query for the releases, one for the
-    referrer's back-releases, whatever the batch size."""
+    member ``member_id`` of ``agency_id`` in ``role``: a query each for consent, the
+    member's emergency accesses and the referrer's back-releases, whatever the batch
+    size. Callers acting for a member pass ``member_id`` (see ``releases``)."""
     referrals = list(referrals)
-    granted = releases(agency_id, referrals, at=at, role=role)
+    granted = releases(agency_id, referrals, at=at, role=role, member_id=member_id)
     outgoing = [r for r in referrals if granted[r.id].relation == REFERRER]
     return Decision(agency_id, granted, back_releases_many(outgoing, at=at))
 
 
 def decide_one(
-    agency_id: int, referral, *, at: datetime | None = None, role: str | None = None
+    agency_id: int,
+    referral,
+    *,
+    at: datetime | None = None,
+    role: str | None = None,
+    member_id: int | None = None,
 ) -> Decision | None:
     """The decision on one referral fetched by id (with prefetched ``recipients``), or
     ``None`` when the rule hides it from the member: the single-referral form of
@@ -311,87 +375,5 @@ def decide_one(
     referral read by id needs no scoped query: it is fetched, decided once, and
     refused when the decision hides it.
     """
-    decision = decide(agency_id, [referral], at=at, role=role)
+    decision = decide(agency_id, [referral], at=at, role=role, member_id=member_id)
     return decision if decision.release(referral).visible else None
-
-
-# --- live events ------------------------------------------------------------------------
-
-
-def event_deliverable(
-    agency_id: int,
-    event,
-    release_: Release,
-    back: dict[int, BackRelease] | None,
-    *,
-    recipient_side: bool = True,
-) -> bool:
-    """May agency A be told about this outbox event *now*?
-
-    ``event`` carries ``kind``, ``agency_id`` (the recipient the change concerns, or a
-    note's author agency) and ``status``. ``release_`` is A's release of the event's
-    referral now; ``back`` its back-releases (needed only for the referrer).
-
-    * A recipient hears about its own status and notes while it may see the referral,
-      plus the referrer's notes under ``narrative``; and always its own
-      ``consent.revoked`` — the last thing it hears about the referral.
-    * The referrer hears every recipient's status it may see unmasked (see
-      ``status_seen_by_referrer``: a masked change is not announced at all) and a
-      recipient's notes under ``case_notes``. These are ``Decision.notes_shown`` and
-      ``Decision.recipients_shown``, applied to one event.
-
-    ``recipient_side`` is false for a member whose role does not handle incoming
-    referrals (a liaison): they hear nothing of the agency's incoming ones.
-    """
-    if release_.relation == REFERRER:
-        about = (back or {}).get(event.agency_id)
-        if event.kind == Event.NOTE_ADDED:
-            return event.agency_id == agency_id or (about is not None and about.case_notes)
-        return status_seen_by_referrer(event.status, about) == event.status
-    if event.kind == Event.CONSENT_REVOKED and event.agency_id == agency_id:
-        return recipient_side
-    if release_.relation != RECIPIENT:
-        return False
-    if event.agency_id == agency_id:
-        return True
-    return (
-        event.kind == Event.NOTE_ADDED
-        and event.agency_id == event.referral.referring_agency_id
-        and Category.NARRATIVE in release_.categories
-    )
-
-
-def event_audience(event, referring_agency_id: int) -> frozenset[int] | None:
-    """Every agency that could ever receive this event, or ``None`` for "any
-    recipient of the referral" (a referrer's note). Lets a socket skip, without a
-    query, an event that ``event_deliverable`` would refuse it anyway."""
-    if event.kind == Event.NOTE_ADDED and event.agency_id == referring_agency_id:
-        return None
-    return frozenset({referring_agency_id, event.agency_id})
-
-
-def deliverable_events(
-    agency_id: int, events: Iterable, *, at: datetime | None = None, role: str | None = None
-) -> list:
-    """The events (in the order given) agency A (a member in ``role``) may receive now,
-    deciding a whole batch in a constant number of queries. Each event's ``referral``
-    must carry its recipients (prefetched) — see ``releases``."""
-    events = list(events)
-    referrals = {event.referral_id: event.referral for event in events}
-    decision = decide(agency_id, referrals.values(), at=at, role=role)
-    recipient_side = role is None or SIDE_OF_ROLE.get(role) == RECIPIENT
-    return [
-        event
-        for event in events
-        if event_deliverable(
-            agency_id,
-            event,
-            decision.releases[event.referral_id],
-            decision.backs.get(event.referral_id),
-            recipient_side=recipient_side,
-        )
-    ]
-
-
-def back_releases(referral, *, at: datetime | None = None) -> dict[int, BackRelease]:
-    return back_releases_many([referral], at=at).get(referral.id, {})
