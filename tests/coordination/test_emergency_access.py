@@ -332,7 +332,7 @@ def test_the_settings_are_checked_when_they_load(env, accepted, tmp_path):
         "DJANGO_SETTINGS_MODULE": "srn.settings",
         "SRN_DATA_DIR": str(tmp_path),
     }
-    done = subprocess.run(  # noqa: S603 (our own interpreter and code)
+    done = subprocess.run(
         [sys.executable, "-c", probe], env=environ, capture_output=True, text=True, check=False
     )
     assert (done.returncode == 0) is accepted, done.stderr[-300:]
