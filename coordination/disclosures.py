@@ -7,6 +7,7 @@ and a printable page in the survivor's language).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from agencies.models import Agency, Membership
@@ -53,7 +54,7 @@ def _presented(page: list[Disclosure]) -> list[dict]:
     opened = {str(pk): reason for pk, reason in _emergency_reasons(page).items()}
     return [
         {
-            "at": line.at.isoformat(),
+            "at": line.at,
             "agency": line.actor_agency_id,
             "agency_name": names.get(line.actor_agency_id, line.actor_agency),
             "categories": sorted(line.categories),
@@ -73,3 +74,14 @@ def _emergency_reasons(page: list[Disclosure]) -> dict:
     if not ids:
         return {}
     return dict(EmergencyAccess.objects.filter(pk__in=ids).values_list("pk", "reason_code"))
+
+
+def report_language(survivor: Survivor, requested: str | None = None) -> str:
+    """The report's language: one asked for, else the survivor's preferred language
+    (its primary subtag, ``es-MX`` reads ``es``), else English."""
+    supported = [code for code, _ in settings.LANGUAGES]
+    for candidate in (requested or "", survivor.preferred_language or ""):
+        primary = candidate.strip().lower().split("-")[0]
+        if primary in supported:
+            return primary
+    return settings.LANGUAGE_CODE

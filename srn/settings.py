@@ -205,6 +205,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# The staff pages are in English; the survivor's disclosure report is also in Spanish
+# (coordination/locale/), chosen per survivor with ``translation.override``.
+LANGUAGES = [("en", "English"), ("es", "Español")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
