@@ -32,7 +32,9 @@ def test_opening_takes_two_deliberate_steps(released, members, agencies, browser
     assert confirm.status_code == 200
     body = confirm.content.decode()
     assert "Step 2 of 2" in body
-    assert "identity" in body and "location" in body and "medical emergency" in body.lower()
+    assert "identity" in body
+    assert "location" in body
+    assert "medical emergency" in body.lower()
     assert "4 hours" in body
     assert not EmergencyAccess.objects.exists()  # nothing opened yet
     assert entries_since(before) == []  # nor read or written
@@ -42,7 +44,8 @@ def test_opening_takes_two_deliberate_steps(released, members, agencies, browser
     (access,) = EmergencyAccess.objects.all()
     assert access.member == members["legal_caseworker"]
     page = worker.get(f"/referrals/{referral.pk}/").content.decode()
-    assert "canary-given" in page and "canary-family" in page  # identity, opened
+    assert "canary-given" in page
+    assert "canary-family" in page
     assert "canary-phone" not in page  # contact, not opened
     assert "Opened to you alone under emergency access" in page
     assert "until" in page  # the message says until when
