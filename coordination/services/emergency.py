@@ -61,21 +61,28 @@ def emergency_access_open(
         opened_at=opened_at,
         expires_at=opened_at + timedelta(hours=settings.EMERGENCY_ACCESS_HOURS),
     )
+    detail = {
+        "referral": str(referral.pk),
+        "reason_code": reason_code,
+        "categories": opened.categories,
+        "expires_at": opened.expires_at.isoformat(),
+    }
+    _on_the_record(Action.EMERGENCY_ACCESS, Event.EMERGENCY_OPENED, actor, opened, detail)
+    return opened
+
+
+def _on_the_record(action: str, kind: str, actor: Membership, found, detail: dict) -> None:
+    """The audit entry (who, the survivor's ``ref``, codes only) and the outbox event to
+    the member's agency of one step in an emergency access's life."""
     record(
-        action=Action.EMERGENCY_ACCESS,
+        action=action,
         actor=actor.as_actor(),
         object_type="emergency_access",
-        object_id=opened.pk,
-        survivor_ref=referral.survivor.ref,
-        detail={
-            "referral": str(referral.pk),
-            "reason_code": reason_code,
-            "categories": opened.categories,
-            "expires_at": opened.expires_at.isoformat(),
-        },
+        object_id=found.pk,
+        survivor_ref=found.referral.survivor.ref,
+        detail=detail,
     )
-    outbox.emit(kind=Event.EMERGENCY_OPENED, referral=referral, agency_id=actor.agency_id)
-    return opened
+    outbox.emit(kind=kind, referral=found.referral, agency_id=found.agency_id)
 
 
 def _is_recipient(referral: Referral, agency_id: int) -> bool:
@@ -110,13 +117,6 @@ def emergency_access_review(
     found.reviewed_by = actor.user
     found.reviewed_at = timezone.now()
     found.save(update_fields=["review_status", "review_note", "reviewed_by", "reviewed_at"])
-    record(
-        action=Action.EMERGENCY_REVIEW,
-        actor=actor.as_actor(),
-        object_type="emergency_access",
-        object_id=found.pk,
-        survivor_ref=found.referral.survivor.ref,
-        detail={"decision": decision, "agency": found.agency_id},
-    )
-    outbox.emit(kind=Event.EMERGENCY_REVIEWED, referral=found.referral, agency_id=found.agency_id)
+    detail = {"decision": decision, "agency": found.agency_id}
+    _on_the_record(Action.EMERGENCY_REVIEW, Event.EMERGENCY_REVIEWED, actor, found, detail)
     return found
