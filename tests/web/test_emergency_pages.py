@@ -9,6 +9,7 @@ from consent.models import ConsentRevocation
 from coordination.models import EmergencyAccess
 from tests.coordination.emergency_world import JUSTIFICATION
 from tests.web.conftest import entries_since, head
+from tests.web.test_markup import Controls
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +107,10 @@ def test_compliance_reviews_on_its_page(released, members, browser):
     assert "canary-given" not in page
     (entry,) = entries_since(before)
     assert (entry.action, entry.object_type) == ("list", "emergency_access")
+    parsed = Controls()  # the review form's controls are labelled too
+    parsed.feed(page)
+    assert len(parsed.controls) >= 3
+    assert [c for c in parsed.controls if c not in parsed.labelled] == []
     response = officer.post(
         f"/emergency-access/{access.pk}/review/", {"decision": "unjustified", "note": "no"}
     )
