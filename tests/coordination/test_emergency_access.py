@@ -351,3 +351,13 @@ def test_the_entry_and_event_hold_no_justification(agencies, members):
     assert "canary-justification" not in rows
     assert "canary-review-note" not in rows
     assert "canary-" not in rows
+
+
+def test_fhir_asks_the_same_decision(agencies, members):
+    world = make_world("none", agencies, members)
+    member, survivor = members["caseworker"], world["survivor"]
+    assert _open(member, world["referral"]).status_code == 201
+    patient = client_for(member).get(f"/fhir/R4/Patient/{survivor.pk}")
+    assert patient.status_code == 200
+    assert "canary-family-5W" in patient.content.decode()
+    assert client_for(world["colleague"]).get(f"/fhir/R4/Patient/{survivor.pk}").status_code == 404
