@@ -361,3 +361,32 @@ def test_fhir_asks_the_same_decision(agencies, members):
     assert patient.status_code == 200
     assert "canary-family-5W" in patient.content.decode()
     assert client_for(world["colleague"]).get(f"/fhir/R4/Patient/{survivor.pk}").status_code == 404
+
+
+@pytest.mark.parametrize("expired", [False, True])
+@pytest.mark.parametrize("state", CONSENT_STATES)
+def test_the_queryset_keeps_exactly_what_the_release_calls_visible(
+    state, expired, agencies, members, time_machine
+):
+    from coordination import access
+    from coordination.models import Referral
+
+    time_machine.move_to(timezone.now(), tick=False)
+    world = make_world(state, agencies, members)
+    if state != "revoked_no_emergency":
+        assert _open(members["caseworker"], world["referral"]).status_code == 201
+    if expired:
+        time_machine.shift(timedelta(hours=5))
+    shelter = agencies["shelter"].pk
+    for member in (members["caseworker"], world["colleague"], members["liaison"]):
+        kept = set(
+            access.visible_referrals(
+                Referral.objects.all(), member.agency_id, role=member.role, member_id=member.pk
+            ).values_list("pk", flat=True)
+        )
+        referral = Referral.objects.prefetch_related("recipients").get(pk=world["referral"].pk)
+        release = access.release(member.agency_id, referral, role=member.role, member_id=member.pk)
+        assert (referral.pk in kept) == release.visible
+        if member == world["colleague"] or expired:
+            assert release.emergency_categories == frozenset()
+    assert shelter in {r.agency_id for r in world["referral"].recipients.all()}
