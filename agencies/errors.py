@@ -120,3 +120,27 @@ class NoSignInPending(
     detail="Sign in with your password first (the code step waits five minutes).",
 ):
     """The code step without a password step in the last five minutes."""
+
+
+class EmergencyAccessDisabled(
+    Forbidden,
+    code="emergency_access_disabled",
+    detail="Emergency access is switched off on this network.",
+):
+    """``EMERGENCY_ACCESS_ENABLED`` is off: no access opens, none open releases."""
+
+
+class EmergencyAccessRefused(
+    Forbidden,
+    code="emergency_access_refused",
+    detail="The survivor has refused emergency access to their data.",
+):
+    """The survivor refused emergency access when revoking a consent."""
+
+
+class AlreadyReviewed(
+    Conflict,
+    code="already_reviewed",
+    detail="This emergency access has already been reviewed.",
+):
+    """A use is reviewed once: pending -> justified or unjustified."""

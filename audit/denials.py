@@ -20,7 +20,7 @@ from audit.recorder import Actor, record
 REFUSAL_STATUSES = frozenset({401, 403, 404, 429})
 
 # URL keyword -> audited object type, where the two differ.
-OBJECT_TYPE_BY_KWARG = {"member_id": "membership"}
+OBJECT_TYPE_BY_KWARG = {"member_id": "membership", "access_id": "emergency_access"}
 
 
 def denial_recorded() -> bool:

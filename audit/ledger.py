@@ -1,11 +1,12 @@
 """The disclosure ledger: every time a survivor's data reached another agency.
 
 A disclosure is an allowed read (``view``, ``list``, or a ``transition``, whose
-response shows the referral) whose entry names the consents that authorised it: on
-a single object the entry's own ``survivor_ref``, ``categories`` and ``consent_ids``;
-on a list page each item of ``detail["items"]`` (``ref``, ``categories``,
-``consents``). The owner agency's own reads carry no
-consent and are not disclosures.
+response shows the referral) whose entry names the consents or emergency accesses that
+authorised it: on a single object the entry's own ``survivor_ref``, ``categories`` and
+``consent_ids`` (and ``detail["emergency_access"]``); on a list page each item of
+``detail["items"]`` (``ref``, ``categories``, ``consents``, ``emergency_access``). A
+line whose categories an emergency access released in part has ``basis``
+``emergency``. The owner agency's own reads carry neither and are not disclosures.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ LEDGER_FIELDS = (
     "survivor_ref",
     "categories",
     "consent_ids",
+    "basis",
+    "emergency_access_ids",
 )
+CONSENT = "consent"
+EMERGENCY = "emergency"
 _ACTOR_FIELDS = (
     "actor_user_id",
     "actor_username",
@@ -52,26 +57,41 @@ def disclosures_of(entry) -> Iterator[dict]:
         "object_type": entry.object_type,
         **{name: getattr(entry, name) for name in _ACTOR_FIELDS},
     }
-    if entry.survivor_ref and entry.consent_ids:
+    detail = entry.detail if isinstance(entry.detail, dict) else {}
+    emergency = _emergency_ids(detail)
+    if entry.survivor_ref and (entry.consent_ids or emergency):
         yield {
             **common,
             "object_id": entry.object_id,
             "survivor_ref": entry.survivor_ref,
             "categories": list(entry.categories),
             "consent_ids": list(entry.consent_ids),
+            **_basis(emergency),
         }
-    detail = entry.detail if isinstance(entry.detail, dict) else {}
     filters = detail.get("filters") if isinstance(detail.get("filters"), dict) else {}
     items = detail.get("items", filters.get("items", []))
     for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and item.get("ref") and item.get("consents"):
+        if not isinstance(item, dict) or not item.get("ref"):
+            continue
+        emergency = _emergency_ids(item)
+        if item.get("consents") or emergency:
             yield {
                 **common,
                 "object_id": str(item.get("referral", "")),
                 "survivor_ref": item["ref"],
                 "categories": sorted(item.get("categories", [])),
-                "consent_ids": sorted(item["consents"]),
+                "consent_ids": sorted(item.get("consents") or []),
+                **_basis(emergency),
             }
+
+
+def _emergency_ids(detail: dict) -> list[str]:
+    found = detail.get("emergency_access")
+    return sorted(str(i) for i in found) if isinstance(found, list) else []
+
+
+def _basis(emergency: list[str]) -> dict:
+    return {"basis": EMERGENCY if emergency else CONSENT, "emergency_access_ids": emergency}
 
 
 def index_disclosures(entry) -> int:

@@ -38,6 +38,8 @@ class Action(models.TextChoices):
     MFA_CONFIRM = "mfa_confirm"
     MFA_FAILED = "mfa_failed"
     MFA_RESET = "mfa_reset"
+    EMERGENCY_ACCESS = "emergency_access"
+    EMERGENCY_REVIEW = "emergency_review"
 
 
 class Outcome(models.TextChoices):
@@ -128,7 +130,8 @@ class Checkpoint(models.Model):
 
 
 class Disclosure(models.Model):
-    """One survivor's data reaching another agency under consent: a ledger line.
+    """One survivor's data reaching another agency under consent or emergency access: a
+    ledger line.
 
     Derived from an ``AuditEntry`` in its transaction (``audit.ledger``): the entry is
     the record, this row the index that makes "every disclosure of S-…" one indexed
@@ -149,6 +152,10 @@ class Disclosure(models.Model):
     object_id = models.CharField(max_length=64, blank=True)
     categories = models.JSONField(default=list)
     consent_ids = models.JSONField(default=list)
+    # ``emergency`` when an emergency access (break-glass) released any of the
+    # categories; the accesses' ids are in ``emergency_access_ids``.
+    basis = models.CharField(max_length=16, default="consent")
+    emergency_access_ids = models.JSONField(default=list)
 
     class Meta:
         ordering = ["id"]

@@ -117,3 +117,14 @@ def ledger_shown(
     """A page of one survivor's ledger is shown: one ``list`` entry of ``disclosure``
     naming the survivor's ref and the page's size."""
     return _page_shown(actor, "disclosure", page, survivor_ref=survivor_ref)
+
+
+def disclosures_to_others(*, survivor_ref: str, owner_agency_id: int) -> QuerySet[Disclosure]:
+    """The ledger lines of one survivor whose data reached an agency other than its
+    owner, oldest first (``id``): the survivor's own disclosure report. The caller has
+    checked that the reader is of the owner agency; not audited until shown."""
+    return (
+        Disclosure.objects.filter(survivor_ref=survivor_ref)
+        .exclude(actor_agency_id=owner_agency_id)
+        .order_by("id")
+    )

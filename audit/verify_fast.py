@@ -31,7 +31,9 @@ CHUNK = 5000
 # then field_changes, prev_hash, hash (``audit.verify_range.COLUMNS``).
 _COLUMN = {name: position for position, name in enumerate(HASHED_FIELDS)}
 _FIELD_CHANGES = len(HASHED_FIELDS)
-_LEDGER_JSON = tuple(LEDGER_FIELDS.index(name) for name in ("categories", "consent_ids"))
+_LEDGER_JSON = tuple(
+    LEDGER_FIELDS.index(name) for name in ("categories", "consent_ids", "emergency_access_ids")
+)
 _LEDGER_AT = LEDGER_FIELDS.index("at")
 _READ_ACTIONS = frozenset(str(action) for action in READS)
 _SORTED = orjson.OPT_SORT_KEYS

@@ -34,7 +34,9 @@ COLUMNS = (*HASHED_FIELDS, "field_changes", "prev_hash", "hash")
 _JSON = {HASHED_FIELDS.index(name) for name in ("categories", "consent_ids", "detail")}
 _AT, _IP = HASHED_FIELDS.index("at"), HASHED_FIELDS.index("client_ip")
 _N = len(HASHED_FIELDS)
-_LEDGER_JSON = {LEDGER_FIELDS.index("categories"), LEDGER_FIELDS.index("consent_ids")}
+_LEDGER_JSON = {
+    LEDGER_FIELDS.index(name) for name in ("categories", "consent_ids", "emergency_access_ids")
+}
 _LEDGER_AT = LEDGER_FIELDS.index("at")
 _READ_ACTIONS = frozenset(str(action) for action in READS)
 

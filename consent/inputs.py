@@ -90,4 +90,6 @@ CONSENT: Rules = {
 REVOCATION: Rules = {
     "reason": Text(max_length=TEXT_MAX),
     "channel": Choice(choices=choices_of(RevocationChannel)),
+    # The survivor also refuses emergency access (break-glass) to their data.
+    "no_emergency_access": Flag(required=False, default=False),
 }

@@ -149,6 +149,9 @@ class ConsentRevocation(models.Model):
     revoked_at = models.DateTimeField(auto_now_add=True)
     channel = models.CharField(max_length=16, choices=RevocationChannel.choices)
     reason = EncryptedTextField()
+    # The survivor also refused emergency access (break-glass) to their data, at any
+    # agency, from now on (``coordination.emergency``).
+    no_emergency_access = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"revocation of {self.consent_id}"

@@ -3,16 +3,19 @@
 delivery time. Shared by ``GET /api/v1/events/`` and the WebSocket.
 
 An agency's ``seq`` counts only events it was entitled to when they happened, so its
-numbers never tell it of a change it may not see. Delivery asks the rule *now*: an
-entry it may no longer see (after a revocation) is skipped, and ``last_seq`` moves
-past it — the agency once had the right to that news, so the gap tells it nothing new.
+numbers never tell it of a change it may not see. A member's own emergency access
+(break-glass) lets that member alone hear of the referral while it lasts: the agency's
+stream carries those events, and delivery passes them to that member only.
+Delivery asks the rule *now*: an entry it may no longer see (after a revocation) is
+skipped, and ``last_seq`` moves past it — the agency once had the right to that news,
+so the gap tells it nothing new.
 Streams written before per-agency numbering keep the old network numbers (see
 migration ``0006_agency_streams_backfill``), so an old ``seq`` resumes where it was.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db.models import Prefetch
@@ -54,6 +57,9 @@ class Batch:
     events: list[StreamEvent]
     last_seq: int  # the last stream seq examined: where the next read starts
     more: bool  # the batch was full; there may be more after ``last_seq``
+    # Entries the agency as such may not receive now, as ``(row, event)``: only a member's
+    # own emergency access can let them through (``for_member``).
+    withheld: tuple = ()
 
 
 def head_seq(agency_id: int) -> int:
@@ -63,12 +69,18 @@ def head_seq(agency_id: int) -> int:
 
 
 def events_after(member: Membership, after: int, *, limit: int | None = None) -> Batch:
-    """The events after ``after`` in the member's agency's stream that it may receive
-    now, in ``seq`` order, examining at most ``limit`` entries (a constant number of
-    queries)."""
+    """The events after ``after`` in the member's agency's stream that the member may
+    receive now, in ``seq`` order, examining at most ``limit`` entries (a constant
+    number of queries)."""
+    return for_member(member, agency_batch(member.agency_id, member.role, after, limit=limit))
+
+
+def agency_batch(agency_id: int, role: str, after: int, *, limit: int | None = None) -> Batch:
+    """What every member of the agency in ``role`` may receive after ``after`` (the
+    rule by consent, shared by the agency's sockets), the rest ``withheld``."""
     limit = limit or EVENT_BATCH
     rows = list(
-        StreamEntry.objects.filter(agency_id=member.agency_id, seq__gt=after)
+        StreamEntry.objects.filter(agency_id=agency_id, seq__gt=after)
         .order_by("seq")
         .select_related("event__referral")
         .only(*_ENTRY_FIELDS)
@@ -83,21 +95,45 @@ def events_after(member: Membership, after: int, *, limit: int | None = None) ->
         return Batch([], after, more=False)
     allowed = {
         event.pk
-        for event in access.deliverable_events(
-            member.agency_id, [row.event for row in rows], role=member.role
-        )
+        for event in access.deliverable_events(agency_id, [row.event for row in rows], role=role)
     }
     return Batch(
         [_shown(row) for row in rows if row.event_id in allowed],
         rows[-1].seq,
         more=len(rows) == limit,
+        withheld=tuple((row.seq, row.event) for row in rows if row.event_id not in allowed),
     )
 
 
+def for_member(member: Membership, batch: Batch) -> Batch:
+    """The agency's batch as one member may receive it: plus the withheld events the
+    member's own active emergency accesses let them hear (one query, none when nothing
+    was withheld), in ``seq`` order."""
+    if not batch.withheld:
+        return batch
+    heard = {
+        event.pk
+        for event in access.deliverable_events(
+            member.agency_id,
+            [event for _, event in batch.withheld],
+            role=member.role,
+            member_id=member.pk,
+        )
+    }
+    if not heard:
+        return replace(batch, withheld=())
+    extra = [_shown_event(seq, event) for seq, event in batch.withheld if event.pk in heard]
+    events = sorted([*batch.events, *extra], key=lambda shown: shown.seq)
+    return replace(batch, events=events, withheld=())
+
+
 def _shown(row: StreamEntry) -> StreamEvent:
-    event = row.event
+    return _shown_event(row.seq, row.event)
+
+
+def _shown_event(seq: int, event) -> StreamEvent:
     return StreamEvent(
-        seq=row.seq,
+        seq=seq,
         kind=event.kind,
         referral_id=event.referral_id,
         survivor_ref=event.survivor_ref,

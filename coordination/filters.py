@@ -12,7 +12,7 @@ from django.db.models.functions import Cast
 from agencies.models import Need
 from consent.models import Consent
 from coordination import access, states
-from coordination.models import Referral, Urgency
+from coordination.models import EmergencyAccess, Referral, ReviewStatus, Urgency
 
 
 class ReferralFilter(django_filters.FilterSet):
@@ -56,4 +56,14 @@ class ConsentFilter(django_filters.FilterSet):
 
     class Meta:
         model = Consent
+        fields = []
+
+
+class EmergencyAccessFilter(django_filters.FilterSet):
+    """Compliance's review list: ``review_status`` (pending, justified, unjustified)."""
+
+    review_status = django_filters.ChoiceFilter(choices=ReviewStatus.choices)
+
+    class Meta:
+        model = EmergencyAccess
         fields = []

@@ -5,11 +5,14 @@ chosen, which actions need a reason)."""
 
 from __future__ import annotations
 
+from django.core.validators import MinLengthValidator
+
 from agencies.inputs import Choice, Choices, Ids, Rules, Text, Uuid, choices_of
 from agencies.models import Need
+from consent.categories import RECIPIENT_CATEGORIES, Category
 from consent.inputs import LANGUAGE_MAX, RECIPIENTS_MAX, TEXT_MAX
 from coordination import states
-from coordination.models import Urgency
+from coordination.models import EmergencyReason, ReviewStatus, Urgency
 
 NARRATIVE_MAX = 20000
 
@@ -32,4 +35,23 @@ TRANSITION: Rules = {
 
 NOTE: Rules = {
     "text": Text(max_length=TEXT_MAX),
+}
+
+JUSTIFICATION_MIN = 20
+
+EMERGENCY_ACCESS: Rules = {
+    "reason_code": Choice(choices=choices_of(EmergencyReason)),
+    # Free text, encrypted; read only by the compliance officers who review the use.
+    "justification": Text(max_length=TEXT_MAX, validators=(MinLengthValidator(JUSTIFICATION_MIN),)),
+    "categories": Choices(
+        choices=tuple((c.value, c.label) for c in Category if c in RECIPIENT_CATEGORIES),
+        max_items=len(RECIPIENT_CATEGORIES),
+    ),
+}
+
+EMERGENCY_REVIEW: Rules = {
+    "decision": Choice(
+        choices=tuple((s.value, s.label) for s in ReviewStatus if s != ReviewStatus.PENDING)
+    ),
+    "note": Text(max_length=TEXT_MAX),
 }

@@ -13,7 +13,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from agencies.models import Agency
+from agencies.models import Agency, Membership
 from consent.crypto import EncryptedTextField
 from consent.models import Survivor
 from coordination import states
@@ -118,9 +118,13 @@ class Event(models.Model):
     follow commit order. Payloads hold ids, ``ref`` and states — never PII.
     """
 
-    # Kinds: ``referral.<status>`` for a status change, and these two.
+    # Kinds: ``referral.<status>`` for a status change, and these.
     NOTE_ADDED = "note.added"
     CONSENT_REVOKED = "consent.revoked"
+    # An emergency access opened, and its review: told to the member's agency only.
+    EMERGENCY_OPENED = "emergency.opened"
+    EMERGENCY_REVIEWED = "emergency.reviewed"
+    EMERGENCY_KINDS = frozenset({EMERGENCY_OPENED, EMERGENCY_REVIEWED})
 
     seq = models.BigIntegerField(primary_key=True)
     kind = models.CharField(max_length=40)
@@ -210,3 +214,58 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"idempotency {self.pk}"
+
+
+class EmergencyReason(models.TextChoices):
+    IMMINENT_DANGER = "imminent_danger"
+    MEDICAL_EMERGENCY = "medical_emergency"
+    MISSING_PERSON = "missing_person"
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending"
+    JUSTIFIED = "justified"
+    UNJUSTIFIED = "unjustified"
+
+
+class EmergencyAccess(models.Model):
+    """Break-glass: categories opened to one member of a recipient agency, for a few
+    hours, without the survivor's consent (DESIGN.md, Emergency access). The access
+    rule reads the active ones (``coordination.emergency``); compliance reviews each.
+    The justification and the review note are free text: encrypted, never audited."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    referral = models.ForeignKey(
+        Referral, on_delete=models.PROTECT, related_name="emergency_accesses"
+    )
+    member = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    categories = models.JSONField(help_text="data categories opened")
+    reason_code = models.CharField(max_length=24, choices=EmergencyReason.choices)
+    justification = EncryptedTextField()
+    opened_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    review_status = models.CharField(
+        max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    review_note = EncryptedTextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        indexes = [
+            models.Index(fields=["member", "referral", "expires_at"]),
+            models.Index(fields=["review_status", "-opened_at", "-id"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("opened_at")),
+                name="emergency_access_expires_after_opening",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)

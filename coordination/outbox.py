@@ -80,7 +80,11 @@ def _hearers(event: Event) -> list[int]:
     if audience is None:
         audience = {referral.referring_agency_id, *(r.agency_id for r in referral.recipients.all())}
     candidates = sorted(a for a in audience if a is not None)
-    return [a for a in candidates if access.deliverable_events(a, [probe])]
+    # Any member: an agency one of whose members holds an emergency access hears of the
+    # event too; delivery then tells only that member (``event_stream.for_member``).
+    return [
+        a for a in candidates if access.deliverable_events(a, [probe], member_id=access.ANY_MEMBER)
+    ]
 
 
 def _next_network_seq() -> int:

@@ -51,6 +51,7 @@ def referral_shown(referral, decision: access.Decision) -> dict:
         "created_at": referral.created_at.isoformat(),
         "direction": access.OUTGOING if release.relation == access.REFERRER else access.INCOMING,
         "released_categories": sorted(release.categories),
+        "emergency_categories": sorted(release.emergency_categories),
     }
     if "narrative" in fields:
         data["narrative"] = referral.narrative or None
@@ -93,4 +94,27 @@ def consent_shown(consent) -> dict:
         "recorded_at": consent.recorded_at.isoformat(),
         "revoked_at": revocation.revoked_at.isoformat() if revocation else None,
         "revocation_channel": revocation.channel if revocation else None,
+        "no_emergency_access": revocation.no_emergency_access if revocation else False,
+    }
+
+
+def emergency_access_shown(found) -> dict:
+    """An emergency access, to the member who opened it and to compliance officers
+    (who review it, justification included). No survivor PII: the ``ref`` only."""
+    reviewer = found.reviewed_by
+    return {
+        "id": str(found.id),
+        "referral": str(found.referral_id),
+        "survivor_ref": found.referral.survivor.ref,
+        "agency": found.agency_id,
+        "member": found.member.user.get_username(),
+        "categories": sorted(found.categories),
+        "reason_code": found.reason_code,
+        "justification": found.justification,
+        "opened_at": found.opened_at.isoformat(),
+        "expires_at": found.expires_at.isoformat(),
+        "review_status": found.review_status,
+        "review_note": found.review_note or None,
+        "reviewed_by": reviewer.get_username() if reviewer else None,
+        "reviewed_at": found.reviewed_at.isoformat() if found.reviewed_at else None,
     }

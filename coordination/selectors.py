@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
-from agencies.errors import NotFound
-from agencies.models import Membership
+from agencies.errors import Forbidden, NotFound
+from agencies.models import Membership, Role
 from audit.models import Action
 from audit.recorder import record_by
 from consent.categories import SURVIVOR_CATEGORIES
 from consent.models import Consent, Survivor
 from coordination import access
-from coordination.models import CaseNote, RecipientStatus, Referral
+from coordination.models import CaseNote, EmergencyAccess, RecipientStatus, Referral
 
 
 def _audit_list(member: Membership, object_type: str, count: int, filters: dict) -> None:
@@ -106,6 +106,7 @@ def referrals_visible_to(member: Membership) -> QuerySet[Referral]:
         ),
         member.agency_id,
         role=member.role,
+        member_id=member.pk,
     )
 
 
@@ -129,7 +130,9 @@ def referral_visible(member: Membership, referral_id) -> tuple[Referral, access.
     referral = _referral_by_id(referral_id)
     decision = None
     if referral is not None:
-        decision = access.decide_one(member.agency_id, referral, role=member.role)
+        decision = access.decide_one(
+            member.agency_id, referral, role=member.role, member_id=member.pk
+        )
     if decision is None:
         raise NotFound
     return referral, decision
@@ -137,10 +140,10 @@ def referral_visible(member: Membership, referral_id) -> tuple[Referral, access.
 
 def referrals_shown(member: Membership, page) -> access.Decision:
     """A page of referrals is shown: the decision for it, and one ``list`` entry naming
-    each referral, its survivor ``ref``, the categories released and the consents that
-    released them."""
+    each referral, its survivor ``ref``, the categories released and the consents (and
+    emergency accesses) that released them."""
     page = list(page)
-    decision = access.decide(member.agency_id, page, role=member.role)
+    decision = access.decide(member.agency_id, page, role=member.role, member_id=member.pk)
     _audit_list(
         member,
         "referral",
@@ -152,6 +155,7 @@ def referrals_shown(member: Membership, page) -> access.Decision:
                     "ref": r.survivor.ref,
                     "categories": sorted(decision.release(r).categories),
                     "consents": list(decision.release(r).consent_ids),
+                    **decision.release(r).audit_detail(),
                 }
                 for r in page
             ]
@@ -175,7 +179,7 @@ def access_referral(
         survivor_ref=referral.survivor.ref,
         categories=release.categories,
         consent_ids=release.consent_ids,
-        detail={"relation": release.relation},
+        detail={"relation": release.relation, **release.audit_detail()},
     )
     return referral, decision
 
@@ -212,3 +216,34 @@ def events_shown(member: Membership, after: int, batch) -> None:
             ],
         },
     )
+
+
+# --- emergency access, for review ----------------------------------------------------------
+
+
+def emergency_accesses(member: Membership) -> QuerySet[EmergencyAccess]:
+    """Every emergency access of the network, newest first, to compliance officers
+    (others: ``Forbidden``); not audited until shown."""
+    if member.role != Role.COMPLIANCE_OFFICER:
+        raise Forbidden("Only compliance officers review emergency access.")
+    return EmergencyAccess.objects.select_related(
+        "referral__survivor", "member__user", "reviewed_by"
+    ).order_by("-opened_at", "-id")
+
+
+def emergency_accesses_shown(member: Membership, page, filters: dict) -> list[EmergencyAccess]:
+    """A page of emergency accesses is shown: one ``list`` entry naming each (its id and
+    survivor ``ref``) and the filters that selected them."""
+    page = list(page)
+    _audit_list(
+        member,
+        "emergency_access",
+        len(page),
+        {
+            **filters,
+            "accesses": [
+                {"id": str(found.pk), "ref": found.referral.survivor.ref} for found in page
+            ],
+        },
+    )
+    return page

@@ -208,6 +208,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# The staff pages are in English; the survivor's disclosure report is also in Spanish
+# (coordination/locale/), chosen per survivor with ``translation.override``.
+LANGUAGES = [("en", "English"), ("es", "Español")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -330,6 +333,12 @@ SPECTACULAR_SETTINGS = {
 
 # --- domain ------------------------------------------------------------------------
 CONSENT_MAX_DAYS = env_int("CONSENT_MAX_DAYS", 365, minimum=1)
+# Emergency access (break-glass): a network may switch it off; each opening lasts this
+# many hours, at most a day.
+EMERGENCY_ACCESS_ENABLED = env_bool("EMERGENCY_ACCESS_ENABLED", default=True)
+EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 4, minimum=1)
+if EMERGENCY_ACCESS_HOURS > 24:
+    raise ImproperlyConfigured("EMERGENCY_ACCESS_HOURS must be at most 24.")
 WS_TICKET_TTL_SECONDS = 60
 # Live sockets: a heartbeat (and credential re-check) this often, below proxies' idle
 # timeouts; a socket that has not said hello within the timeout is closed.

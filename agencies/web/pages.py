@@ -35,6 +35,7 @@ NAVIGATION = {
         ("web:audit", "Audit search"),
         ("web:audit-verify", "Chain verification"),
         ("web:audit-ledger", "Disclosure ledger"),
+        ("web:emergency-reviews", "Emergency access"),
     ],
     Role.AGENCY_ADMIN: [
         ("web:members", "Members"),

@@ -19,9 +19,14 @@ def backfill(apps, schema_editor):
     entry_model = apps.get_model("audit", "AuditEntry")
     disclosure_model = apps.get_model("audit", "Disclosure")
     batch = []
+    # Only the columns the table has at this point (later migrations add more).
+    columns = {f.name for f in disclosure_model._meta.get_fields()}
     reads = entry_model.objects.filter(action__in=["view", "list", "transition"], outcome="allowed")
     for entry in reads.order_by("seq").iterator(chunk_size=2000):
-        batch.extend(disclosure_model(**line) for line in disclosures_of(entry))
+        batch.extend(
+            disclosure_model(**{k: v for k, v in line.items() if k in columns})
+            for line in disclosures_of(entry)
+        )
         if len(batch) >= 2000:
             disclosure_model.objects.bulk_create(batch)
             batch = []

@@ -131,8 +131,16 @@ def consent_for_update(*, actor: Membership, consent_id) -> Consent:
     return consent
 
 
-def revocation_create(*, actor: Membership, consent: Consent, reason: str, channel: str) -> None:
-    """Revoke a consent (oral revocation is accepted). Audits ``consent_revoke``.
+def revocation_create(
+    *,
+    actor: Membership,
+    consent: Consent,
+    reason: str,
+    channel: str,
+    no_emergency_access: bool = False,
+) -> None:
+    """Revoke a consent (oral revocation is accepted), and with ``no_emergency_access``
+    record that the survivor also refuses emergency access. Audits ``consent_revoke``.
 
     ``consent`` comes locked from ``consent_for_update``; the face has checked the
     reason and channel (``consent.inputs.REVOCATION``). Revoking twice is a conflict.
@@ -140,7 +148,11 @@ def revocation_create(*, actor: Membership, consent: Consent, reason: str, chann
     if ConsentRevocation.objects.filter(consent=consent).exists():
         raise Conflict("This consent is already revoked.")
     ConsentRevocation.objects.create(
-        consent=consent, revoked_by=actor.user, channel=channel, reason=reason
+        consent=consent,
+        revoked_by=actor.user,
+        channel=channel,
+        reason=reason,
+        no_emergency_access=no_emergency_access,
     )
     record_by(
         actor,
@@ -149,5 +161,5 @@ def revocation_create(*, actor: Membership, consent: Consent, reason: str, chann
         consent.pk,
         survivor_ref=consent.survivor.ref,
         consent_ids=[consent.pk],
-        detail={"channel": channel},
+        detail={"channel": channel, "no_emergency_access": no_emergency_access},
     )

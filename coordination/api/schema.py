@@ -10,6 +10,7 @@ from rest_framework import serializers
 from consent.categories import Category
 from coordination import access, states
 from coordination.api.idempotency import KEY_MAX
+from coordination.models import EmergencyReason, ReviewStatus
 
 # Request headers the views read themselves. Every error response carries the one error
 # body (``srn.openapi`` adds it, with the statuses each operation's shape implies).
@@ -76,6 +77,10 @@ class ReferralShown(serializers.Serializer):
     released_categories = serializers.ListField(
         child=serializers.ChoiceField(choices=Category.choices)
     )
+    emergency_categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=Category.choices),
+        help_text="those of `released_categories` only the caller's emergency access released",
+    )
 
 
 class ConsentShown(serializers.Serializer):
@@ -98,6 +103,45 @@ class ConsentShown(serializers.Serializer):
     recorded_at = serializers.DateTimeField()
     revoked_at = serializers.DateTimeField(allow_null=True)
     revocation_channel = serializers.CharField(allow_null=True)
+    no_emergency_access = serializers.BooleanField(
+        help_text="the survivor also refused emergency access when revoking"
+    )
+
+
+class EmergencyAccessShown(serializers.Serializer):
+    """An emergency access (break-glass), to the member who opened it and to compliance."""
+
+    id = serializers.UUIDField()
+    referral = serializers.UUIDField()
+    survivor_ref = serializers.CharField()
+    agency = serializers.IntegerField()
+    member = serializers.CharField(help_text="username of the member it opened to")
+    categories = serializers.ListField(child=serializers.ChoiceField(choices=Category.choices))
+    reason_code = serializers.ChoiceField(choices=EmergencyReason.choices)
+    justification = serializers.CharField()
+    opened_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    review_status = serializers.ChoiceField(choices=ReviewStatus.choices)
+    review_note = serializers.CharField(allow_null=True)
+    reviewed_by = serializers.CharField(allow_null=True)
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+
+
+class EmergencyBasis(serializers.Serializer):
+    id = serializers.UUIDField()
+    reason_code = serializers.CharField(allow_blank=True)
+
+
+class DisclosureLine(serializers.Serializer):
+    """One time the survivor's data reached another agency."""
+
+    at = serializers.DateTimeField()
+    agency = serializers.IntegerField(allow_null=True)
+    agency_name = serializers.CharField()
+    categories = serializers.ListField(child=serializers.ChoiceField(choices=Category.choices))
+    basis = serializers.ChoiceField(choices=["consent", "emergency"])
+    consents = serializers.ListField(child=serializers.UUIDField())
+    emergency_accesses = EmergencyBasis(many=True)
 
 
 class NoteShown(serializers.Serializer):
@@ -115,7 +159,10 @@ class NotePage(serializers.Serializer):
 
 class EventShown(serializers.Serializer):
     seq = serializers.IntegerField()
-    kind = serializers.CharField(help_text="referral.<status>, note.added or consent.revoked")
+    kind = serializers.CharField(
+        help_text="referral.<status>, note.added, consent.revoked, emergency.opened or "
+        "emergency.reviewed"
+    )
     referral = serializers.UUIDField()
     survivor_ref = serializers.CharField()
     agency = serializers.IntegerField(allow_null=True)

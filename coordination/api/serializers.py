@@ -46,3 +46,16 @@ class NoteInputSerializer(RuleSerializer):
     """A case note."""
 
     rules = inputs.NOTE
+
+
+class EmergencyAccessInputSerializer(RuleSerializer):
+    """Break-glass: why (``reason_code``, a ``justification`` of at least 20 characters,
+    encrypted) and which recipient categories to open."""
+
+    rules = inputs.EMERGENCY_ACCESS
+
+
+class EmergencyReviewInputSerializer(RuleSerializer):
+    """A compliance officer's review of one emergency access."""
+
+    rules = inputs.EMERGENCY_REVIEW

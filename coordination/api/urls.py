@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coordination.api import events, reports, views
+from coordination.api import emergency, events, reports, survivor_rights, views
 
 urlpatterns = [
     path("survivors/", views.SurvivorListView.as_view(), name="survivor-list"),
@@ -24,6 +24,22 @@ urlpatterns = [
     ),
     path(
         "referrals/<uuid:referral_id>/notes/", views.NoteListView.as_view(), name="referral-notes"
+    ),
+    path(
+        "referrals/<uuid:referral_id>/emergency-access/",
+        emergency.EmergencyAccessOpenView.as_view(),
+        name="referral-emergency-access",
+    ),
+    path("emergency-access/", emergency.EmergencyAccessListView.as_view(), name="emergency-list"),
+    path(
+        "emergency-access/<uuid:access_id>/review/",
+        emergency.EmergencyAccessReviewView.as_view(),
+        name="emergency-review",
+    ),
+    path(
+        "survivors/<uuid:survivor_id>/disclosures/",
+        survivor_rights.DisclosureReportView.as_view(),
+        name="survivor-disclosures",
     ),
     path("events/", events.EventListView.as_view(), name="event-list"),
     path("reports/referrals/", reports.ReferralReportView.as_view(), name="referral-report"),

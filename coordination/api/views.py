@@ -160,7 +160,10 @@ class ReferralListView(GenericAPIView):
             actor=request.member, survivor_id=fields.pop("survivor"), **fields
         )
         referral = selectors.referrals_visible_to(request.member).get(pk=referral.pk)
-        decision = access.decide(request.member.agency_id, [referral], role=request.member.role)
+        member = request.member
+        decision = access.decide(
+            member.agency_id, [referral], role=member.role, member_id=member.pk
+        )
         return _referral_response(referral, decision, status=status.HTTP_201_CREATED)
 
 

@@ -70,5 +70,7 @@ AUDIT_ACTION = {
     "update": "U",
     "transition": "U",
     "consent_revoke": "U",
+    "emergency_access": "C",
+    "emergency_review": "U",
 }
 AUDIT_OUTCOME = {"allowed": "0", "denied": "4"}

@@ -9,7 +9,8 @@ sockets. Here the sockets of one event loop share the work:
 * ``entitled``: the checks that arrive within 2 ms go to the database as one batch
   (``agencies.live_auth.entitled_many``);
 * ``events_after``: sockets of the same agency waiting from the same ``seq`` share one
-  read (streams are per agency, the access rule per agency and role, never per user).
+  read (streams are per agency, consent per agency and role); only what that read
+  withheld is decided again per member (their own emergency access), one query each.
 
 Nothing is cached beyond the moment: a check or read that is in flight is shared, a
 new one starts after it returns.
@@ -64,16 +65,24 @@ class _Loader:
                     waiter.set_result(answers[key])
 
     async def events_after(self, member, after: int, *, known: int = 0) -> event_stream.Batch:
+        """The member's events after ``after``: the agency's read (shared) and, only
+        if it withheld something, the member's own share of it (``for_member``)."""
+        batch = await self._agency_batch(member, after, known)
+        if batch.withheld:
+            batch = await database_sync_to_async(event_stream.for_member)(member, batch)
+        return batch
+
+    async def _agency_batch(self, member, after: int, known: int) -> event_stream.Batch:
         """Join a read in flight for the same agency and ``after`` — unless it started
         before event ``known`` (which the caller was told exists) was visible."""
-        key = (member.agency_id, member.role, after)  # the rule decides per agency and role
+        key = (member.agency_id, member.role, after)  # consent decides per agency and role
         read = self.reads.get(key)
         if read is not None:
             batch = await asyncio.shield(read)
             if batch.more or batch.last_seq >= known:
                 return batch
         read = asyncio.ensure_future(
-            database_sync_to_async(event_stream.events_after)(member, after)
+            database_sync_to_async(event_stream.agency_batch)(member.agency_id, member.role, after)
         )
         self.reads[key] = read
         read.add_done_callback(lambda done: self._forget(key, done))

@@ -8,6 +8,7 @@ from coordination.services.consents import (
     consent_record_many,
     consent_revoke,
 )
+from coordination.services.emergency import emergency_access_open, emergency_access_review
 from coordination.services.referrals import (
     note_add,
     referral_create,
@@ -20,6 +21,8 @@ __all__ = [
     "consent_record",
     "consent_record_many",
     "consent_revoke",
+    "emergency_access_open",
+    "emergency_access_review",
     "note_add",
     "referral_create",
     "referral_open",

@@ -114,7 +114,7 @@ def referral_transition(
     # Lock the referral's statuses so the ETag check and the moves see one state.
     locked = list(RecipientStatus.objects.select_for_update().filter(referral=referral))
     _refresh_recipients(referral)
-    decision = access.decide(actor.agency_id, [referral], role=actor.role)
+    decision = access.decide(actor.agency_id, [referral], role=actor.role, member_id=actor.pk)
     release = decision.release(referral)
     if spec.by == states.REFERRER:
         if release.relation != access.REFERRER or actor.role != Role.LIAISON:
@@ -141,7 +141,11 @@ def referral_transition(
         survivor_ref=referral.survivor.ref,
         categories=release.categories if disclosed else (),
         consent_ids=release.consent_ids if disclosed else (),
-        detail={"action": action, "statuses": sorted({m.status for m in moved})},
+        detail={
+            "action": action,
+            "statuses": sorted({m.status for m in moved}),
+            **(release.audit_detail() if disclosed else {}),
+        },
     )
     _refresh_recipients(referral)
     return referral, decision

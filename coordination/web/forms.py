@@ -152,3 +152,40 @@ class TransitionForm(forms.Form):
 @rule_fields(inputs.NOTE, widgets={"text": forms.Textarea(attrs={"rows": 3})})
 class NoteForm(forms.Form):
     pass
+
+
+@rule_fields(
+    inputs.EMERGENCY_ACCESS,
+    labels={
+        "reason_code": "Reason",
+        "justification": "What is happening (at least 20 characters)",
+        "categories": "Open only what you need",
+    },
+    widgets={
+        "reason_code": forms.RadioSelect,
+        "justification": forms.Textarea(attrs={"rows": 4}),
+        "categories": CHECKBOXES,
+    },
+    help_texts={
+        "justification": (
+            "Read by the compliance officers who review this use. Describe the situation; "
+            "do not copy the survivor's details into it."
+        ),
+    },
+)
+class EmergencyAccessForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["categories"].choices = [
+            (value, f"{label} ({CATEGORY_HELP[value]})")
+            for value, label in self.fields["categories"].choices
+        ]
+
+
+@rule_fields(
+    inputs.EMERGENCY_REVIEW,
+    labels={"decision": "Decision", "note": "Review note"},
+    widgets={"note": forms.Textarea(attrs={"rows": 2})},
+)
+class EmergencyReviewForm(forms.Form):
+    pass

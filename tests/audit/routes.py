@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 ANY = "<any>"
+# URL parameters whose object type is not their name less ``_id`` (``audit.denials``).
+KIND_BY_KWARG = {"member_id": "membership", "access_id": "emergency_access"}
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 # Routes (or route + method) that are not accesses of anything: no case, no 405 probe.
@@ -35,6 +37,9 @@ EXEMPT = {
     "right (audited mfa_challenge), else a redirect to sign in; the POST is audited",
     ("accounts/login/code/", "HEAD"): "as its GET",
     ("invite/", "HEAD"): "as its GET",
+    ("referrals/<uuid:referral_id>/emergency-access/", None): "the emergency access form and "
+    "its confirmation restate the caller's own input: nothing read or written (a refusal is "
+    "audited; the open step is the audited access)",
     ("", None): "the web home only redirects to the caller's start page (or to sign in) and "
     "shows nothing; other methods answer 405 (tests/web/test_access.py)",
 }
@@ -89,7 +94,7 @@ def _api(route, method, client, status, action, *, wrong_role=None, **fields) ->
     # A refusal names the object its URL names (not what the allowed call creates).
     object_fields = {"object_type": "", "object_id": ""}
     for name, value in allowed.kwargs.items():
-        kind = {"member_id": "membership"}.get(name, name.removesuffix("_id"))
+        kind = KIND_BY_KWARG.get(name, name.removesuffix("_id"))
         object_fields = {"object_type": kind, "object_id": value}
     cases = [allowed, allowed.refused(None, 401, **object_fields)]
     if wrong_role:
@@ -549,6 +554,57 @@ API_CASES: list[Case] = [
         200,
         "verify",
         object_type="audit_chain",
+        wrong_role="caseworker",
+    ),
+    *_api(
+        "referrals/<uuid:referral_id>/emergency-access/",
+        "POST",
+        "caseworker",
+        201,
+        "emergency_access",
+        object_type="emergency_access",
+        object_id=ANY,
+        survivor_ref=REF,
+        kwargs=REFERRAL,
+        body={
+            "reason_code": "imminent_danger",
+            "justification": "canary-justification-route-walk",
+            "categories": ["location"],
+        },
+        wrong_role="liaison",
+    ),
+    *_api(
+        "emergency-access/",
+        "GET",
+        "compliance",
+        200,
+        "list",
+        object_type="emergency_access",
+        wrong_role="caseworker",
+    ),
+    *_api(
+        "emergency-access/<uuid:access_id>/review/",
+        "POST",
+        "compliance",
+        200,
+        "emergency_review",
+        object_type="emergency_access",
+        object_id="{emergency}",
+        survivor_ref=REF,
+        kwargs={"access_id": "{emergency}"},
+        body={"decision": "justified", "note": "route walk"},
+        wrong_role="caseworker",
+    ),
+    *_api(
+        "survivors/<uuid:survivor_id>/disclosures/",
+        "GET",
+        "liaison",
+        200,
+        "view",
+        object_type="disclosure_report",
+        object_id="{survivor}",
+        survivor_ref=REF,
+        kwargs=SURVIVOR,
         wrong_role="caseworker",
     ),
     *FHIR_CASES,

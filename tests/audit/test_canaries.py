@@ -27,6 +27,9 @@ CANARIES = {
     "revoke_reason": "canary-revoke-reason-9X",
     "bad_date": "canary-bad-date-9X",
     "password": "canary-password-9X",
+    "justification": "canary-justification-9X: in danger tonight",
+    "short_justification": "canary-short-9X",
+    "review_note": "canary-review-note-9X",
 }
 AUDIT_TABLES = ("audit", "auditlog")
 
@@ -133,14 +136,39 @@ def _write_everything(members, agencies):
         {"action": "cancel", "reason": CANARIES["cancel_reason"]},
         format="json",
     )
+    _break_glass(worker, base, members)
+    liaison.get(f"/api/v1/survivors/{survivor}/disclosures/")
     revoked = liaison.post(
         f"/api/v1/consents/{consent}/revoke/",
-        {"reason": CANARIES["revoke_reason"], "channel": "oral"},
+        {"reason": CANARIES["revoke_reason"], "channel": "oral", "no_emergency_access": True},
         format="json",
     )
     assert revoked.status_code == 200
     worker.get(f"{base}/")  # now hidden: a denial
     return survivor
+
+
+def _break_glass(worker, base, members):
+    """Emergency access (refused once for a short justification), read under it, and
+    reviewed with a note."""
+    body = {"reason_code": "medical_emergency", "categories": ["medical", "location"]}
+    short = {**body, "justification": CANARIES["short_justification"]}
+    assert worker.post(f"{base}/emergency-access/", short, format="json").status_code == 400
+    opened = worker.post(
+        f"{base}/emergency-access/",
+        {**body, "justification": CANARIES["justification"]},
+        format="json",
+    )
+    assert opened.status_code == 201
+    worker.get(f"{base}/")
+    compliance = client_for(members["compliance"])
+    compliance.get("/api/v1/emergency-access/")
+    reviewed = compliance.post(
+        f"/api/v1/emergency-access/{opened.json()['id']}/review/",
+        {"decision": "justified", "note": CANARIES["review_note"]},
+        format="json",
+    )
+    assert reviewed.status_code == 200
 
 
 def _audit_rows() -> str:
@@ -161,6 +189,7 @@ def test_canaries_reach_no_audit_table_log_output_or_export(members, agencies, e
     from auditlog.models import LogEntry
 
     from consent.models import Survivor
+    from coordination.models import Event
 
     ref = Survivor.objects.get(pk=_write_everything(members, agencies)).ref
     compliance = client_for(members["compliance"])
@@ -175,6 +204,7 @@ def test_canaries_reach_no_audit_table_log_output_or_export(members, agencies, e
     assert LogEntry.objects.count() > 10  # the field diffs were written
     assert "INSERT INTO" in every_log.text  # SQL was logged too
     assert _leaks(_audit_rows()) == []
+    assert _leaks(repr(list(Event.objects.values()))) == []  # the outbox too
     assert _leaks(every_log.text) == []
     assert _leaks(repr([(r.msg, r.args) for r in every_log.records])) == []
     assert _leaks(captured.out + captured.err) == []

@@ -208,9 +208,11 @@ def _disclosing_trail():
         (
             "INSERT INTO audit_disclosure (entry_seq, at, survivor_ref, actor_user_id, "
             "actor_username, actor_agency_id, actor_agency, actor_role, action, object_type, "
-            "object_id, categories, consent_ids) SELECT 9, at, survivor_ref, actor_user_id, "
+            "object_id, categories, consent_ids, basis, emergency_access_ids) "
+            "SELECT 9, at, survivor_ref, actor_user_id, "
             "actor_username, actor_agency_id, actor_agency, actor_role, action, object_type, "
-            "object_id, categories, consent_ids FROM audit_disclosure WHERE entry_seq = 4",
+            "object_id, categories, consent_ids, basis, emergency_access_ids "
+            "FROM audit_disclosure WHERE entry_seq = 4",
             9,
         ),
     ],

@@ -66,9 +66,11 @@ TAMPERS = [
         "ledger",
         "INSERT INTO audit_disclosure (entry_seq, at, survivor_ref, actor_user_id, "
         "actor_username, actor_agency_id, actor_agency, actor_role, action, object_type, "
-        "object_id, categories, consent_ids) SELECT 10, at, survivor_ref, actor_user_id, "
+        "object_id, categories, consent_ids, basis, emergency_access_ids) "
+        "SELECT 10, at, survivor_ref, actor_user_id, "
         "actor_username, actor_agency_id, actor_agency, actor_role, action, object_type, "
-        "object_id, categories, consent_ids FROM audit_disclosure WHERE entry_seq = 2",
+        "object_id, categories, consent_ids, basis, emergency_access_ids "
+        "FROM audit_disclosure WHERE entry_seq = 2",
     ),
 ]
 

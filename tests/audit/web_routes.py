@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tests.audit.routes import ANY, Case
+from tests.audit.routes import ANY, KIND_BY_KWARG, Case
 
 
 def _page(route, method, client, status, action, *, wrong_role, **fields) -> list[Case]:
     allowed = Case(route, method, client, status, action, **fields)
     object_fields = {"object_type": "", "object_id": ""}
     for name, value in allowed.kwargs.items():
-        kind = {"member_id": "membership"}.get(name, name.removesuffix("_id"))
+        kind = KIND_BY_KWARG.get(name, name.removesuffix("_id"))
         object_fields = {"object_type": kind, "object_id": value}
     cases = [
         allowed,
@@ -277,6 +277,57 @@ WEB_PAGE_CASES: list[Case] = [
         object_type="disclosure",
         survivor_ref="{ref}",
         query="survivor_ref={ref}",
+    ),
+    *_page(
+        "emergency-access/",
+        "GET",
+        "compliance",
+        200,
+        "list",
+        wrong_role="liaison",
+        object_type="emergency_access",
+    ),
+    *_page(
+        "emergency-access/<uuid:access_id>/review/",
+        "POST",
+        "compliance",
+        302,
+        "emergency_review",
+        wrong_role="caseworker",
+        object_type="emergency_access",
+        object_id="{emergency}",
+        survivor_ref="{ref}",
+        kwargs={"access_id": "{emergency}"},
+        body={"decision": "unjustified", "note": "route walk"},
+    ),
+    *_page(
+        "referrals/<uuid:referral_id>/emergency-access/open/",
+        "POST",
+        "caseworker",
+        302,
+        "emergency_access",
+        wrong_role="liaison",
+        object_type="emergency_access",
+        object_id=ANY,
+        survivor_ref="{ref}",
+        kwargs=_REFERRAL,
+        body={
+            "reason_code": "missing_person",
+            "justification": "canary-justification-web-route-walk",
+            "categories": ["location"],
+        },
+    ),
+    *_page(
+        "survivors/<uuid:survivor_id>/disclosures/",
+        "GET",
+        "liaison",
+        200,
+        "view",
+        wrong_role="caseworker",
+        object_type="disclosure_report",
+        object_id="{survivor}",
+        survivor_ref="{ref}",
+        kwargs=_SURVIVOR,
     ),
     # agency admin
     *_page(

@@ -72,6 +72,15 @@ def build_world(members, agencies) -> dict:
         narrative=CANARIES["narrative"],
     )
     colleague = MemberFactory(agency=agencies["shelter"], role="caseworker")
+    # An emergency access (by the colleague: the caseworker's reads stay consent-only)
+    # for compliance to review.
+    emergency = services.emergency_access_open(
+        actor=colleague,
+        referral_id=referral.pk,
+        reason_code="imminent_danger",
+        justification="canary-justification-world-7Q",
+        categories=["location"],
+    )
     # A disclosure for the ledger (and its admin) to show.
     access_referral(members["caseworker"], referral.pk)
     checkpoint_write()
@@ -99,6 +108,7 @@ def build_world(members, agencies) -> dict:
         "consent": str(consent.pk),
         "referral": str(referral.pk),
         "colleague": colleague.pk,
+        "emergency": str(emergency.pk),
         "me": members["caseworker"].pk,
         "legal_agency": agencies["legal"].pk,
         "caseworker_username": members["caseworker"].user.username,

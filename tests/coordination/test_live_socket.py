@@ -377,10 +377,10 @@ async def test_sockets_of_one_process_share_their_checks_and_reads(members, agen
     ]
     sockets = [(await h.open_session_socket(m))[0] for m in caseworkers]
     checks = mock.Mock(wraps=live_auth.entitled_many)
-    reads = mock.Mock(wraps=live.events_after)
+    reads = mock.Mock(wraps=live.agency_batch)
     with (
         mock.patch.object(live_auth, "entitled_many", checks),
-        mock.patch.object(live, "events_after", reads),
+        mock.patch.object(live, "agency_batch", reads),
     ):
         await h.run(services.referral_transition)(
             actor=members["caseworker"], referral_id=world["referral"].id, action="accept"

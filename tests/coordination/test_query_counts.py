@@ -24,9 +24,13 @@ from tests.factories import ConsentFactory, ReferralFactory, SurvivorFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DETAIL = 7  # token+user+membership, BEGIN, referral+survivor, statuses, consents, entry, COMMIT
-LIST = 7  # the same with the page for the referral and its statuses
-FIRST_READ = 22  # + the move to received: lock, history, its field diff, update, outbox
+# token+user+membership, BEGIN, referral+survivor, statuses, consents, the member's
+# emergency accesses, entry, COMMIT
+DETAIL = 8
+LIST = 8  # the same with the page for the referral and its statuses
+# + the move to received: lock, history, its field diff, update, outbox (whose hearers
+# include agencies with a member under emergency access)
+FIRST_READ = 24
 SEALING = 9  # BEGIN, head, waiting entries, field diffs, entries, ledger, head, checkpoint, COMMIT
 
 
@@ -82,7 +86,7 @@ def _counted(client, path: str) -> int:
     return _statements(context)
 
 
-def test_a_repeated_detail_read_costs_seven_statements(
+def test_a_repeated_detail_read_costs_eight_statements(
     agencies, members, caseworker_api, deferred_sealing
 ):
     (referral,) = _referrals(agencies, members, 1)

@@ -14,6 +14,9 @@ PAGES = [
     ("liaison", "referral"),
     ("caseworker", "/inbox/"),
     ("caseworker", "referral"),
+    ("caseworker", "emergency"),
+    ("liaison", "disclosures"),
+    ("compliance", "/emergency-access/"),
     ("compliance", "/audit/"),
     ("compliance", "/audit/verify/"),
     ("admin", "/members/"),
@@ -51,6 +54,8 @@ def _url(name, released):
         "survivor": f"/survivors/{survivor}/",
         "consents": f"/survivors/{survivor}/consents/",
         "referral": f"/referrals/{referral}/",
+        "emergency": f"/referrals/{referral}/emergency-access/",
+        "disclosures": f"/survivors/{survivor}/disclosures/",
     }.get(name, name)
 
 
