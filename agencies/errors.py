@@ -29,6 +29,13 @@ class Forbidden(DomainError):
     detail = "Your role does not allow this."
 
 
+class Erased(DomainError):
+    """The survivor's PII was erased (crypto-shredded): gone for good, not hidden."""
+
+    code = "erased"
+    detail = "This survivor's data was erased."
+
+
 class Conflict(DomainError):
     code = "conflict"
     detail = "The request conflicts with the current state."

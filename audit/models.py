@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     MEMBER_DEACTIVATE = "member_deactivate"
     MEMBER_UNLOCK = "member_unlock"
     SIGN_IN_LOCKED = "sign_in_locked"
+    ERASURE = "erasure"
 
 
 class Outcome(models.TextChoices):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
-from agencies.errors import NotFound
+from agencies.errors import Erased, NotFound
 from agencies.models import Membership
 from audit.models import Action
 from audit.recorder import record
@@ -45,11 +45,17 @@ def survivors_shown(member: Membership, page) -> list[Survivor]:
     return page
 
 
-def access_survivor(member: Membership, survivor_id) -> Survivor:
-    """One profile, to its owner agency only; audits ``view`` (all categories)."""
-    survivor = survivors_of(member).filter(pk=survivor_id).first()
+def _unerased(survivor: Survivor | None) -> Survivor:
     if survivor is None:
         raise NotFound
+    if survivor.erased_at is not None:
+        raise Erased
+    return survivor
+
+
+def access_survivor(member: Membership, survivor_id) -> Survivor:
+    """One profile, to its owner agency only; audits ``view`` (all categories)."""
+    survivor = _unerased(survivors_of(member).filter(pk=survivor_id).first())
     record(
         action=Action.VIEW,
         actor=member.as_actor(),
@@ -63,10 +69,7 @@ def access_survivor(member: Membership, survivor_id) -> Survivor:
 
 def own_survivor(member: Membership, survivor_id) -> Survivor:
     """The agency's survivor, to act on (no PII shown, nothing audited), or not found."""
-    survivor = survivors_of(member).filter(pk=survivor_id).first()
-    if survivor is None:
-        raise NotFound
-    return survivor
+    return _unerased(survivors_of(member).filter(pk=survivor_id).first())
 
 
 # --- consents --------------------------------------------------------------------------

@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "srn.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "audit.context.RequestContextMiddleware",
+    "consent.data_keys.KeyScopeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -148,8 +149,23 @@ if PRODUCTION:
         # out of slots (Django's docs say the same; tests/reliability found it).
         "default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=0)
     }
-    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production.")
+    # The key store (consent/data_keys.py): each survivor's wrapped data key, in a
+    # database of its own, backed up apart and kept briefly, so that an erasure
+    # reaches the data database's backups once the key store's have aged out.
+    DATABASES["keys"] = dj_database_url.parse(env_str("KEYS_DATABASE_URL"), conn_max_age=0)
+    for _alias in ("default", "keys"):
+        if DATABASES[_alias]["ENGINE"] != "django.db.backends.postgresql":
+            raise ImproperlyConfigured(
+                "DATABASE_URL and KEYS_DATABASE_URL must point at PostgreSQL in production."
+            )
+    if DATABASES["keys"]["NAME"] == DATABASES["default"]["NAME"] and (
+        DATABASES["keys"].get("HOST"),
+        DATABASES["keys"].get("PORT"),
+    ) == (DATABASES["default"].get("HOST"), DATABASES["default"].get("PORT")):
+        raise ImproperlyConfigured(
+            "KEYS_DATABASE_URL must name another database than DATABASE_URL: keys kept "
+            "with the data they unlock would survive in the data's backups."
+        )
     _redis_url = env_str("REDIS_URL")
     CHANNEL_LAYERS = {
         "default": {
@@ -187,12 +203,26 @@ else:
             # A file, not shared-cache memory: concurrency tests then lock as the real
             # database does (shared-cache tables fail at once instead of waiting).
             "TEST": {"NAME": str(DATA_DIR / "test-db.sqlite3")},
-        }
+        },
+        # The key store: its own file, never in WAL mode (an overwritten key must not
+        # linger in a WAL file) and with secure_delete (its old page bytes are zeroed).
+        "keys": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "keys.sqlite3",
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=DELETE; PRAGMA secure_delete=ON;",
+            },
+            "TEST": {"NAME": str(DATA_DIR / "test-keys.sqlite3")},
+        },
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The survivors' data keys live in the ``keys`` database, everything else in ``default``.
+DATABASE_ROUTERS = ["consent.routers.KeyStoreRouter"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -315,6 +345,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- domain ------------------------------------------------------------------------
 CONSENT_MAX_DAYS = env_int("CONSENT_MAX_DAYS", 365, minimum=1)
+# PII of a survivor whose referrals all closed longer ago than this is erased
+# (``manage.py apply_retention``); seven years by default.
+RETENTION_DAYS = env_int("RETENTION_DAYS", 2555, minimum=1)
 WS_TICKET_TTL_SECONDS = 60
 # Live sockets: a heartbeat (and credential re-check) this often, below proxies' idle
 # timeouts; a socket that has not said hello within the timeout is closed.

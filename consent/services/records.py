@@ -15,7 +15,7 @@ from agencies.errors import Conflict, Forbidden, InvalidInput, NotFound
 from agencies.models import Membership, Role
 from agencies.selectors import recipient_agencies
 from audit.models import Action
-from audit.recorder import record
+from audit.recorder import SYSTEM, record
 from consent.models import Consent, ConsentRevocation, Purpose, SignedBy
 
 BACKDATING_TOLERANCE = timedelta(minutes=5)
@@ -127,20 +127,23 @@ def consent_for_update(*, actor: Membership, consent_id) -> Consent:
     return consent
 
 
-def revocation_create(*, actor: Membership, consent: Consent, reason: str, channel: str) -> None:
+def revocation_create(
+    *, actor: Membership | None, consent: Consent, reason: str, channel: str
+) -> None:
     """Revoke a consent (oral revocation is accepted). Audits ``consent_revoke``.
 
     ``consent`` comes locked from ``consent_for_update``; the face has checked the
     reason and channel (``consent.inputs.REVOCATION``). Revoking twice is a conflict.
+    No ``actor`` is the system (an erasure under the retention period).
     """
     if ConsentRevocation.objects.filter(consent=consent).exists():
         raise Conflict("This consent is already revoked.")
     ConsentRevocation.objects.create(
-        consent=consent, revoked_by=actor.user, channel=channel, reason=reason
+        consent=consent, revoked_by=actor.user if actor else None, channel=channel, reason=reason
     )
     record(
         action=Action.CONSENT_REVOKE,
-        actor=actor.as_actor(),
+        actor=actor.as_actor() if actor else SYSTEM,
         object_type="consent",
         object_id=consent.pk,
         survivor_ref=consent.survivor.ref,

@@ -19,7 +19,7 @@ from consent.models import Consent, Survivor
 from coordination import access, presenters, selectors, services
 from coordination.api import schema
 from coordination.api import serializers as s
-from coordination.api.idempotency import idempotent
+from coordination.api.idempotency import concerning, idempotent
 from coordination.filters import ConsentFilter, ReferralFilter
 from coordination.models import Referral
 
@@ -76,11 +76,12 @@ class SurvivorListView(GenericAPIView):
         body = s.SurvivorInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         survivor = consent_services.survivor_create(actor=request.member, data=body.validated_data)
-        return Response(
+        response = Response(
             presenters.survivor_profile(survivor),
             status=status.HTTP_201_CREATED,
             headers=_tag(survivor.version),
         )
+        return concerning(response, survivor.pk)
 
 
 class SurvivorDetailView(APIView):
@@ -107,6 +108,25 @@ class SurvivorDetailView(APIView):
             if_match=_if_match(request),
         )
         return Response(presenters.survivor_profile(survivor), headers=_tag(survivor.version))
+
+
+class SurvivorErasureView(APIView):
+    permission_classes = [role_required(Role.LIAISON)]
+
+    @extend_schema(
+        request=s.ErasureInputSerializer,
+        responses={200: schema.SurvivorErased},
+        description="Erase the survivor's PII for good (crypto-shredding): consents end, "
+        "open referrals are cancelled, the profile answers 410 from then on. Repeating "
+        "it changes nothing more.",
+    )
+    def post(self, request, survivor_id):
+        body = s.ErasureInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        survivor = services.survivor_erase(
+            actor=request.member, survivor_id=survivor_id, reason=body.validated_data["reason"]
+        )
+        return Response(presenters.survivor_erased(survivor))
 
 
 class ConsentListView(GenericAPIView):
@@ -137,7 +157,8 @@ class ConsentListView(GenericAPIView):
         consent = services.consent_record(
             actor=request.member, survivor_id=fields.pop("survivor"), **fields
         )
-        return Response(presenters.consent_shown(consent), status=status.HTTP_201_CREATED)
+        response = Response(presenters.consent_shown(consent), status=status.HTTP_201_CREATED)
+        return concerning(response, consent.survivor_id)
 
 
 class ConsentRevokeView(APIView):
@@ -185,7 +206,8 @@ class ReferralListView(GenericAPIView):
         )
         referral = selectors.referrals_visible_to(request.member).get(pk=referral.pk)
         decision = access.decide(request.member.agency_id, [referral], role=request.member.role)
-        return _referral_response(referral, decision, status=status.HTTP_201_CREATED)
+        response = _referral_response(referral, decision, status=status.HTTP_201_CREATED)
+        return concerning(response, referral.survivor_id)
 
 
 class ReferralDetailView(APIView):
@@ -243,4 +265,5 @@ class NoteListView(APIView):
         note = services.note_add(
             actor=request.member, referral_id=referral_id, text=body.validated_data["text"]
         )
-        return Response(presenters.note_shown(note), status=status.HTTP_201_CREATED)
+        response = Response(presenters.note_shown(note), status=status.HTTP_201_CREATED)
+        return concerning(response, note.referral.survivor_id)

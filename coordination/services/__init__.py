@@ -8,6 +8,7 @@ from coordination.services.consents import (
     consent_record_many,
     consent_revoke,
 )
+from coordination.services.erasure import past_retention, survivor_erase
 from coordination.services.referrals import (
     note_add,
     referral_create,
@@ -21,7 +22,9 @@ __all__ = [
     "consent_record_many",
     "consent_revoke",
     "note_add",
+    "past_retention",
     "referral_create",
     "referral_open",
     "referral_transition",
+    "survivor_erase",
 ]
