@@ -93,6 +93,11 @@ def pytest_collection_modifyitems(config, items):
 
     _with_the_key_store(items)
     if settings.PRODUCTION:
+        # Tests of the SQLite files themselves have no PostgreSQL counterpart.
+        files = [item for item in items if item.get_closest_marker("embedded") is not None]
+        if files:
+            config.hook.pytest_deselected(items=files)
+            items[:] = [item for item in items if item.get_closest_marker("embedded") is None]
         return
     kept = [item for item in items if item.get_closest_marker("production") is None]
     deselected = [item for item in items if item.get_closest_marker("production") is not None]

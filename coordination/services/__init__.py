@@ -8,7 +8,11 @@ from coordination.services.consents import (
     consent_record_many,
     consent_revoke,
 )
-from coordination.services.erasure import past_retention, survivor_erase
+from coordination.services.erasure import (
+    past_retention,
+    survivor_erase,
+    survivor_erase_past_retention,
+)
 from coordination.services.referrals import (
     note_add,
     referral_create,
@@ -27,4 +31,5 @@ __all__ = [
     "referral_open",
     "referral_transition",
     "survivor_erase",
+    "survivor_erase_past_retention",
 ]

@@ -66,7 +66,7 @@ def _blank_referral_pii(survivor: Survivor) -> None:
 @unit
 def survivor_erase(*, actor: Membership | None, survivor_id, reason: str) -> Survivor:
     """Erase a survivor's PII: a liaison of the owner agency (others: not found, or
-    forbidden), or the system (``actor`` None, under the retention period).
+    forbidden), or the system (``actor`` None).
 
     Ends their consents (``consent_revoke`` entries, ``consent.revoked`` events), cancels
     their open referrals (``transition`` entries, ``referral.cancelled`` events), blanks
@@ -75,6 +75,21 @@ def survivor_erase(*, actor: Membership | None, survivor_id, reason: str) -> Sur
     Idempotent: erasing again only destroys a key a failure may have left.
     """
     survivor = shredding.survivor_for_erasure(actor=actor, survivor_id=survivor_id)
+    return _erase(actor, survivor, reason)
+
+
+@unit
+def survivor_erase_past_retention(*, survivor_id) -> bool:
+    """Erase a survivor as the system under the retention period, if they are still
+    past it once locked (a referral made meanwhile keeps them); True if erased."""
+    survivor = shredding.survivor_for_erasure(actor=None, survivor_id=survivor_id)
+    if not past_retention().filter(pk=survivor.pk).exists():
+        return False
+    _erase(None, survivor, shredding.ErasureReason.RETENTION_PERIOD)
+    return True
+
+
+def _erase(actor: Membership | None, survivor: Survivor, reason: str) -> Survivor:
     if survivor.erased_at is not None:
         shredding.key_destroy_again(actor=actor, survivor=survivor)
         return survivor
