@@ -182,3 +182,59 @@ def rewrap_all(*, batch_size: int = 500) -> int:
                 _keys().filter(pk=pk).update(wrapped=crypto.rotate(wrapped))
         rewrapped += len(rows)
         last = rows[-1][0]
+
+
+def adopt(*, batch_size: int = 200) -> Iterator[int]:
+    """Move values still under the field key alone to their survivor's data key, in
+    batches of ``batch_size`` rows, each its own short transaction; yields the rows
+    moved per batch (a row with no survivor named stays under the field key). Reads accept both formats meanwhile, so the service stays up; a
+    value changed by a request in the meantime is left as that request wrote it."""
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    for model, names in crypto.encrypted_fields():
+        fields = [f for f in map(model._meta.get_field, names) if f.survivor_key is not None]
+        if not fields:
+            continue
+        table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+        columns = [quote(f.column) for f in fields]
+        old = " OR ".join(f"({c} <> '' AND {c} NOT LIKE %s)" for c in columns)
+        last = None
+        while True:
+            after = f"{pk} > %s AND " if last is not None else ""
+            params = ([last] if last is not None else []) + [f"{PREFIX}%"] * len(columns)
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT {pk}, {', '.join(columns)} FROM {table} "  # noqa: S608
+                        f"WHERE {after}({old}) ORDER BY {pk} LIMIT {int(batch_size)}",
+                        params,
+                    )
+                    rows = cursor.fetchall()
+                if not rows:
+                    break
+                moved = sum(_adopt_row(model, fields, row) for row in rows)
+            last = rows[-1][0]
+            yield moved
+
+
+def _adopt_row(model, fields, row) -> bool:
+    """Move one row's old values; True if any moved."""
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    instance = model._base_manager.get(pk=row[0])
+    moved = False
+    for field, token in zip(fields, row[1:], strict=True):
+        survivor_id = field.survivor_of(instance)
+        if not token or token.startswith(PREFIX) or survivor_id is None:
+            continue
+        sealed = seal(crypto.decrypt(token), survivor_id)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {quote(model._meta.db_table)} SET {quote(field.column)} = %s "  # noqa: S608
+                f"WHERE {quote(model._meta.pk.column)} = %s AND {quote(field.column)} = %s",
+                [sealed, row[0], token],
+            )
+            moved = moved or cursor.rowcount > 0
+    return moved
