@@ -187,8 +187,9 @@ def rewrap_all(*, batch_size: int = 500) -> int:
 def adopt(*, batch_size: int = 200) -> Iterator[int]:
     """Move values still under the field key alone to their survivor's data key, in
     batches of ``batch_size`` rows, each its own short transaction; yields the rows
-    moved per batch (a row with no survivor named stays under the field key). Reads accept both formats meanwhile, so the service stays up; a
-    value changed by a request in the meantime is left as that request wrote it."""
+    moved per batch (a row with no survivor named stays under the field key). Reads
+    accept both formats meanwhile, so the service stays up; a value changed by a
+    request in the meantime is left as that request wrote it."""
     from django.db import connection
 
     quote = connection.ops.quote_name

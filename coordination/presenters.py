@@ -32,7 +32,11 @@ def survivor_profile(survivor) -> dict:
 
 
 def survivor_erased(survivor) -> dict:
-    return {"id": str(survivor.id), "ref": survivor.ref, "erased_at": survivor.erased_at.isoformat()}
+    return {
+        "id": str(survivor.id),
+        "ref": survivor.ref,
+        "erased_at": survivor.erased_at.isoformat(),
+    }
 
 
 def referral_shown(referral, decision: access.Decision) -> dict:

@@ -119,7 +119,10 @@ def served_database_env(settings_dict: dict, workdir: Path) -> dict[str, str]:
 
     keys = connections["keys"].settings_dict
     if settings.PRODUCTION:
-        return {"DATABASE_URL": database_url(settings_dict), "KEYS_DATABASE_URL": database_url(keys)}
+        return {
+            "DATABASE_URL": database_url(settings_dict),
+            "KEYS_DATABASE_URL": database_url(keys),
+        }
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "db.sqlite3").symlink_to(Path(settings_dict["NAME"]).resolve())
     (workdir / "keys.sqlite3").symlink_to(Path(keys["NAME"]).resolve())

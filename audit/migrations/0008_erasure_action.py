@@ -4,15 +4,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0007_sign_in_actions'),
+        ("audit", "0007_sign_in_actions"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('view', 'View'), ('list', 'List'), ('create', 'Create'), ('update', 'Update'), ('transition', 'Transition'), ('consent_record', 'Consent Record'), ('consent_revoke', 'Consent Revoke'), ('consent_expire', 'Consent Expire'), ('export', 'Export'), ('login', 'Login'), ('login_failed', 'Login Failed'), ('logout', 'Logout'), ('ws_connect', 'Ws Connect'), ('ws_subscribe', 'Ws Subscribe'), ('denied', 'Denied'), ('verify', 'Verify'), ('checkpoint', 'Checkpoint'), ('member_add', 'Member Add'), ('member_update', 'Member Update'), ('member_deactivate', 'Member Deactivate'), ('member_unlock', 'Member Unlock'), ('sign_in_locked', 'Sign In Locked'), ('erasure', 'Erasure')], max_length=32),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("view", "View"),
+                    ("list", "List"),
+                    ("create", "Create"),
+                    ("update", "Update"),
+                    ("transition", "Transition"),
+                    ("consent_record", "Consent Record"),
+                    ("consent_revoke", "Consent Revoke"),
+                    ("consent_expire", "Consent Expire"),
+                    ("export", "Export"),
+                    ("login", "Login"),
+                    ("login_failed", "Login Failed"),
+                    ("logout", "Logout"),
+                    ("ws_connect", "Ws Connect"),
+                    ("ws_subscribe", "Ws Subscribe"),
+                    ("denied", "Denied"),
+                    ("verify", "Verify"),
+                    ("checkpoint", "Checkpoint"),
+                    ("member_add", "Member Add"),
+                    ("member_update", "Member Update"),
+                    ("member_deactivate", "Member Deactivate"),
+                    ("member_unlock", "Member Unlock"),
+                    ("sign_in_locked", "Sign In Locked"),
+                    ("erasure", "Erasure"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

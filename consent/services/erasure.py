@@ -35,6 +35,26 @@ class ErasureReason(models.TextChoices):
 MEMBER_REASONS = tuple(r for r in ErasureReason.values if r != ErasureReason.RETENTION_PERIOD)
 
 
+def record_about(
+    survivor: Survivor,
+    *,
+    action: str,
+    actor: Membership | None,
+    object_type: str,
+    object_id,
+    **rest,
+) -> None:
+    """One audit entry of an erasure step about ``survivor``, by the member or the system."""
+    record(
+        action=action,
+        actor=actor.as_actor() if actor else SYSTEM,
+        object_type=object_type,
+        object_id=object_id,
+        survivor_ref=survivor.ref,
+        **rest,
+    )
+
+
 def survivor_for_erasure(*, actor: Membership | None, survivor_id) -> Survivor:
     """The survivor, locked: to a liaison of the owner agency (others: not found, or
     forbidden within the agency), or to the system (``actor`` None)."""
@@ -78,12 +98,9 @@ def survivor_shred(*, actor: Membership | None, survivor: Survivor, reason: str,
     survivor.erased_at = timezone.now()
     survivor.version += 1
     survivor.save(update_fields=[*SURVIVOR_PII_FIELDS, "erased_at", "version", "updated_at"])
-    record(
-        action=Action.ERASURE,
-        actor=actor.as_actor() if actor else SYSTEM,
-        object_type="survivor",
-        object_id=survivor.pk,
-        survivor_ref=survivor.ref,
+    _erasure_entry(
+        survivor,
+        actor,
         categories=sorted({*SURVIVOR_CATEGORIES, Category.NARRATIVE}),
         detail={"reason": reason, **counts},
     )
@@ -94,11 +111,15 @@ def key_destroy_again(*, actor: Membership | None, survivor: Survivor) -> None:
     """A retry of a finished erasure: destroy the key if a failure left it (audited
     then as ``erasure`` with ``retry``); otherwise nothing changes."""
     if data_keys.destroy(survivor.pk):
-        record(
-            action=Action.ERASURE,
-            actor=actor.as_actor() if actor else SYSTEM,
-            object_type="survivor",
-            object_id=survivor.pk,
-            survivor_ref=survivor.ref,
-            detail={"retry": True},
-        )
+        _erasure_entry(survivor, actor, detail={"retry": True})
+
+
+def _erasure_entry(survivor: Survivor, actor: Membership | None, **rest) -> None:
+    record_about(
+        survivor,
+        action=Action.ERASURE,
+        actor=actor,
+        object_type="survivor",
+        object_id=survivor.pk,
+        **rest,
+    )

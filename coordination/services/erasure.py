@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from agencies.models import Membership
 from audit.models import Action
-from audit.recorder import SYSTEM, record
 from audit.units import unit
 from consent.models import Survivor
 from consent.services import erasure as shredding
@@ -44,12 +43,12 @@ def _cancel_open(actor: Membership | None, survivor: Survivor) -> int:
     for referral, recipients in by_referral.items():
         for recipient in recipients:
             status_move(recipient, "cancel", user=actor.user if actor else None)
-        record(
+        shredding.record_about(
+            survivor,
             action=Action.TRANSITION,
-            actor=actor.as_actor() if actor else SYSTEM,
+            actor=actor,
             object_type="referral",
             object_id=referral.pk,
-            survivor_ref=survivor.ref,
             detail={"action": "cancel", "cause": "erasure", "statuses": [states.CANCELLED]},
         )
     return len(by_referral)

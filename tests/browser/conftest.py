@@ -72,7 +72,8 @@ def server():
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("SRN_PROFILE", "DATABASE_URL", "KEYS_DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG")
+        if k
+        not in ("SRN_PROFILE", "DATABASE_URL", "KEYS_DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG")
     }
     env.update(
         SRN_DATA_DIR=data_dir,

@@ -18,7 +18,10 @@ from django.utils import timezone
 from consent import data_keys
 from tests.consent.test_survivor_migration import PII, _leaves, _migrate
 
-BEFORE_DATA_KEYS = {"consent": "0004_survivor_table", "coordination": "0006_agency_streams_backfill"}
+BEFORE_DATA_KEYS = {
+    "consent": "0004_survivor_table",
+    "coordination": "0006_agency_streams_backfill",
+}
 TEXTS = {
     "narrative": "canary-adopt-narrative",
     "reason": "canary-adopt-hold-reason",
@@ -41,14 +44,20 @@ def _old_rows(apps) -> dict:
         owner_agency=police, created_by=user, **PII
     )
     referral = apps.get_model("coordination", "Referral").objects.create(
-        survivor=survivor, referring_agency=police, urgency="high", narrative=TEXTS["narrative"],
+        survivor=survivor,
+        referring_agency=police,
+        urgency="high",
+        narrative=TEXTS["narrative"],
         created_by=user,
     )
     status = apps.get_model("coordination", "RecipientStatus").objects.create(
         referral=referral, agency=shelter, status="on_hold"
     )
     apps.get_model("coordination", "StatusChange").objects.create(
-        recipient_status=status, from_status="in_progress", to_status="on_hold", action="hold",
+        recipient_status=status,
+        from_status="in_progress",
+        to_status="on_hold",
+        action="hold",
         reason=TEXTS["reason"],
     )
     apps.get_model("coordination", "CaseNote").objects.create(
@@ -56,10 +65,19 @@ def _old_rows(apps) -> dict:
     )
     now = timezone.now()
     consent = apps.get_model("consent", "Consent").objects.create(
-        survivor=survivor, owner_agency=police, categories=["identity"],
-        purpose="service_referral", method="written", evidence_sha256="a" * 64, language="en",
-        interpreter_used=False, notice_version="v1", services_not_conditional=True,
-        signed_by="survivor", valid_from=now, expires_at=now + timedelta(days=30),
+        survivor=survivor,
+        owner_agency=police,
+        categories=["identity"],
+        purpose="service_referral",
+        method="written",
+        evidence_sha256="a" * 64,
+        language="en",
+        interpreter_used=False,
+        notice_version="v1",
+        services_not_conditional=True,
+        signed_by="survivor",
+        valid_from=now,
+        expires_at=now + timedelta(days=30),
         recorded_by=user,
     )
     apps.get_model("consent", "ConsentRevocation").objects.create(
@@ -77,9 +95,7 @@ def _stored(table: str, column: str) -> list[str]:
         return [value for (value,) in cursor.fetchall() if value]
 
 
-SURVIVOR_COLUMNS = [
-    ("consent_survivor", name) for name in PII
-] + [
+SURVIVOR_COLUMNS = [("consent_survivor", name) for name in PII] + [
     ("coordination_referral", "narrative"),
     ("coordination_statuschange", "reason"),
     ("coordination_casenote", "text"),

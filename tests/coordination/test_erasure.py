@@ -117,9 +117,7 @@ def test_the_referrer_still_sees_the_referral_without_any_pii(world, members):
     shown = liaison.get(f"/api/v1/referrals/{world['closed']}/").json()
     assert shown["survivor"]["ref"]
     assert shown["narrative"] is None
-    assert all(
-        shown["survivor"][name] is None for name in erasure_world.SURVIVOR_CANARIES
-    )
+    assert all(shown["survivor"][name] is None for name in erasure_world.SURVIVOR_CANARIES)
     notes = liaison.get(f"/api/v1/referrals/{world['closed']}/notes/").json()["results"]
     assert notes
     assert {note["text"] for note in notes} == {""}

@@ -59,7 +59,10 @@ def test_only_survivors_whose_referrals_all_closed_long_ago_are_due(people):
 def test_a_dry_run_lists_refs_only_and_changes_nothing(people):
     entries = AuditEntry.objects.count()
     out, _ = run("--dry-run")
-    assert out.splitlines() == [people["due"].ref, "1 survivor(s) past the 100-day retention period."]
+    assert out.splitlines() == [
+        people["due"].ref,
+        "1 survivor(s) past the 100-day retention period.",
+    ]
     assert "canary" not in out
     assert Survivor.objects.get(pk=people["due"].pk).given_name == "canary-retention-due"
     assert AuditEntry.objects.count() == entries
@@ -76,7 +79,10 @@ def test_the_run_erases_them_as_the_system_with_a_progress_bar(people):
     assert entry.detail["reason"] == "retention_period"
     kept = Survivor.objects.exclude(pk__in=[due.pk, people["erased"].pk])
     assert all(s.erased_at is None and s.given_name.startswith("canary") for s in kept)
-    assert run("--no-progress") == ("0 survivor(s) erased under the 100-day retention period.\n", "")
+    assert run("--no-progress") == (
+        "0 survivor(s) erased under the 100-day retention period.\n",
+        "",
+    )
 
 
 def test_a_survivor_referred_again_meanwhile_is_kept(people, agencies):

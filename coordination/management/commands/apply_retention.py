@@ -3,7 +3,8 @@
 Erases, as the system, the PII of every survivor whose referrals have all been closed
 for longer than ``RETENTION_DAYS`` — the same erasure a liaison asks for
 (``coordination.services.survivor_erase_past_retention``, reason ``retention_period``),
-one survivor per transaction, each checked again once locked. ``--dry-run`` lists the refs that would go and changes nothing.
+one survivor per transaction, each checked again once locked. ``--dry-run`` lists the
+refs that would go and changes nothing.
 """
 
 from django.conf import settings
