@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from cryptography.fernet import Fernet, InvalidToken
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from agencies.errors import Erased
@@ -70,6 +70,20 @@ def _keys():
     return DataKey.objects.using(KEY_STORE)
 
 
+def _fetch_wrapped(survivor_id: uuid.UUID) -> str | None:
+    # A plain primary-key read on the request's path: the ORM would cost more than it.
+    from consent.models import DataKey
+
+    store = connections[KEY_STORE]
+    with store.cursor() as cursor:
+        cursor.execute(
+            "SELECT wrapped FROM consent_datakey WHERE survivor_id = %s",
+            [DataKey._meta.pk.get_db_prep_value(survivor_id, store)],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
 def _unwrapped(wrapped: str):
     return DESTROYED if wrapped == "" else Fernet(crypto.decrypt(wrapped).encode("ascii"))
 
@@ -86,7 +100,7 @@ def key_of(survivor_id):
     cache = _scope.get()
     if cache is not None and survivor_id in cache:
         return cache[survivor_id]
-    wrapped = _keys().filter(pk=survivor_id).values_list("wrapped", flat=True).first()
+    wrapped = _fetch_wrapped(survivor_id)
     if wrapped is None:
         return None
     key = _unwrapped(wrapped)
