@@ -23,6 +23,8 @@ from coordination.api.idempotency import concerning, idempotent
 from coordination.filters import ConsentFilter, ReferralFilter
 from coordination.models import Referral
 
+ERASED = schema.refused("The survivor's data was erased.")
+
 
 def _if_match(request) -> str | None:
     raw = request.META.get("HTTP_IF_MATCH")
@@ -87,7 +89,7 @@ class SurvivorListView(GenericAPIView):
 class SurvivorDetailView(APIView):
     permission_classes = [role_required(Role.LIAISON)]
 
-    @extend_schema(responses=schema.SurvivorProfile)
+    @extend_schema(responses={200: schema.SurvivorProfile, 410: ERASED})
     def get(self, request, survivor_id):
         with transaction.atomic():
             survivor = selectors.access_survivor(request.member, survivor_id)
@@ -96,7 +98,7 @@ class SurvivorDetailView(APIView):
     @extend_schema(
         request=s.SurvivorInputSerializer,
         parameters=[schema.IF_MATCH],
-        responses=schema.SurvivorProfile,
+        responses={200: schema.SurvivorProfile, 410: ERASED},
     )
     def patch(self, request, survivor_id):
         body = s.SurvivorInputSerializer(data=request.data, partial=True)
