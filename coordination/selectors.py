@@ -38,6 +38,11 @@ def survivors_of(member: Membership) -> QuerySet[Survivor]:
     return Survivor.objects.filter(owner_agency_id=member.agency_id)
 
 
+def survivors_referable(member: Membership) -> QuerySet[Survivor]:
+    """The agency's survivors a referral or consent may still be about: not erased."""
+    return survivors_of(member).filter(erased_at__isnull=True)
+
+
 def survivors_shown(member: Membership, page) -> list[Survivor]:
     """A page of the agency's survivors is shown: one ``list`` entry naming their refs."""
     page = list(page)
