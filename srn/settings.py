@@ -149,23 +149,13 @@ if PRODUCTION:
         # out of slots (Django's docs say the same; tests/reliability found it).
         "default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=0)
     }
-    # The key store (consent/data_keys.py): each survivor's wrapped data key, in a
-    # database of its own, backed up apart and kept briefly, so that an erasure
-    # reaches the data database's backups once the key store's have aged out.
+    # The key store (consent/data_keys.py): the survivors' wrapped data keys, in a
+    # database of its own, its backups kept briefly (an erasure then reaches the data's).
     DATABASES["keys"] = dj_database_url.parse(env_str("KEYS_DATABASE_URL"), conn_max_age=0)
-    for _alias in ("default", "keys"):
-        if DATABASES[_alias]["ENGINE"] != "django.db.backends.postgresql":
-            raise ImproperlyConfigured(
-                "DATABASE_URL and KEYS_DATABASE_URL must point at PostgreSQL in production."
-            )
-    if DATABASES["keys"]["NAME"] == DATABASES["default"]["NAME"] and (
-        DATABASES["keys"].get("HOST"),
-        DATABASES["keys"].get("PORT"),
-    ) == (DATABASES["default"].get("HOST"), DATABASES["default"].get("PORT")):
-        raise ImproperlyConfigured(
-            "KEYS_DATABASE_URL must name another database than DATABASE_URL: keys kept "
-            "with the data they unlock would survive in the data's backups."
-        )
+    if {DATABASES[a]["ENGINE"] for a in DATABASES} != {"django.db.backends.postgresql"}:
+        raise ImproperlyConfigured("DATABASE_URL and KEYS_DATABASE_URL must be PostgreSQL.")
+    if len({(d.get("HOST"), d.get("PORT"), d["NAME"]) for d in DATABASES.values()}) == 1:
+        raise ImproperlyConfigured("KEYS_DATABASE_URL must name another database.")
     _redis_url = env_str("REDIS_URL")
     CHANNEL_LAYERS = {
         "default": {
