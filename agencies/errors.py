@@ -43,6 +43,10 @@ class InvalidInput(DomainError, code="invalid", detail="Some fields are invalid.
     """Bad input, with per-field messages in ``fields``."""
 
 
+class Erased(DomainError, code="erased", detail="This survivor's data was erased."):
+    """The survivor's PII was erased (crypto-shredded): gone for good, not hidden."""
+
+
 class Unauthenticated(
     DomainError,
     code="not_authenticated",

@@ -40,6 +40,7 @@ class Action(models.TextChoices):
     MFA_RESET = "mfa_reset"
     EMERGENCY_ACCESS = "emergency_access"
     EMERGENCY_REVIEW = "emergency_review"
+    ERASURE = "erasure"
 
 
 class Outcome(models.TextChoices):

@@ -57,13 +57,14 @@ class Acting(Protocol):
 
 
 def record_by(
-    member: Acting, action: str, object_type: str = "", object_id: Any = "", **facts
+    member: Acting | None, action: str, object_type: str = "", object_id: Any = "", **facts
 ) -> AuditEntry:
     """``record()`` of what a member did or was shown, to one object: the member is the
-    actor; ``facts`` are ``record()``'s other keywords (``survivor_ref``, ``detail``, …)."""
+    actor (``None``: the system); ``facts`` are ``record()``'s other keywords
+    (``survivor_ref``, ``detail``, …)."""
     return record(
         action=action,
-        actor=member.as_actor(),
+        actor=SYSTEM if member is None else member.as_actor(),
         object_type=object_type,
         object_id=object_id,
         **facts,

@@ -82,6 +82,7 @@ def setup_django(production: bool) -> Path | None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    call_command("migrate", database="keys", verbosity=0)  # the survivors' data keys
     return data_dir
 
 

@@ -25,6 +25,7 @@ from agencies.inputs import (
 )
 from consent.categories import Category
 from consent.models import Method, Purpose, RevocationChannel, SignedBy
+from consent.services.erasure import MEMBER_REASONS
 
 NAME_MAX = 200
 TEXT_MAX = 2000
@@ -89,7 +90,14 @@ CONSENT: Rules = {
 
 REVOCATION: Rules = {
     "reason": Text(max_length=TEXT_MAX),
-    "channel": Choice(choices=choices_of(RevocationChannel)),
+    # ``erasure`` is the system's, when an erasure ends the consent.
+    "channel": Choice(
+        choices=tuple(c for c in choices_of(RevocationChannel) if c[0] != RevocationChannel.ERASURE)
+    ),
     # The survivor also refuses emergency access (break-glass) to their data.
     "no_emergency_access": Flag(required=False, default=False),
+}
+
+ERASURE: Rules = {
+    "reason": Choice(choices=choices_of(MEMBER_REASONS)),
 }

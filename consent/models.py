@@ -30,15 +30,18 @@ class Survivor(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     ref = models.CharField(max_length=16, unique=True, default=new_survivor_ref, editable=False)
     owner_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="survivors")
-    given_name = EncryptedTextField(blank=True)
-    family_name = EncryptedTextField(blank=True)
-    date_of_birth = EncryptedTextField(blank=True, help_text="ISO date, encrypted")
-    phone = EncryptedTextField(blank=True)
-    email = EncryptedTextField(blank=True)
-    safe_contact_instructions = EncryptedTextField(blank=True)
-    address = EncryptedTextField(blank=True)
-    nationality = EncryptedTextField(blank=True)
-    immigration_status = EncryptedTextField(blank=True)
+    # Encrypted under the survivor's own data key (``consent.data_keys``).
+    given_name = EncryptedTextField(blank=True, survivor_key="pk")
+    family_name = EncryptedTextField(blank=True, survivor_key="pk")
+    date_of_birth = EncryptedTextField(
+        blank=True, help_text="ISO date, encrypted", survivor_key="pk"
+    )
+    phone = EncryptedTextField(blank=True, survivor_key="pk")
+    email = EncryptedTextField(blank=True, survivor_key="pk")
+    safe_contact_instructions = EncryptedTextField(blank=True, survivor_key="pk")
+    address = EncryptedTextField(blank=True, survivor_key="pk")
+    nationality = EncryptedTextField(blank=True, survivor_key="pk")
+    immigration_status = EncryptedTextField(blank=True, survivor_key="pk")
     preferred_language = models.CharField(max_length=35, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -46,6 +49,8 @@ class Survivor(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1)
+    # Set by erasure (``consent.services.erasure``): the PII is gone, the ``ref`` stays.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -81,6 +86,8 @@ class RevocationChannel(models.TextChoices):
     ORAL = "oral"
     WRITTEN = "written"
     ELECTRONIC = "electronic"
+    # Not a survivor's channel: the consent ended because the survivor's data was erased.
+    ERASURE = "erasure"
 
 
 class ConsentQuerySet(models.QuerySet):
@@ -148,10 +155,27 @@ class ConsentRevocation(models.Model):
     )
     revoked_at = models.DateTimeField(auto_now_add=True)
     channel = models.CharField(max_length=16, choices=RevocationChannel.choices)
-    reason = EncryptedTextField()
+    reason = EncryptedTextField(survivor_key="consent.survivor_id")
     # The survivor also refused emergency access (break-glass) to their data, at any
     # agency, from now on (``coordination.emergency``).
     no_emergency_access = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"revocation of {self.consent_id}"
+
+
+class DataKey(models.Model):
+    """One survivor's data key, wrapped by the field key (``FIELD_ENCRYPTION_KEYS``).
+
+    Lives in the key store, a database of its own (``consent.routers``): never in the
+    data database or its backups. Erasure empties ``wrapped`` and keeps the row as a
+    tombstone, so "erased" and "missing" (a misconfigured store) read apart.
+    """
+
+    survivor_id = models.UUIDField(primary_key=True)
+    wrapped = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"data key of {self.survivor_id}"

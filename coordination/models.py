@@ -35,7 +35,7 @@ class Referral(models.Model):
     urgency = models.CharField(max_length=16, choices=Urgency.choices)
     region = models.CharField(max_length=100, blank=True)
     language = models.CharField(max_length=35, blank=True)
-    narrative = EncryptedTextField(blank=True)
+    narrative = EncryptedTextField(blank=True, survivor_key="survivor_id")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -86,7 +86,7 @@ class StatusChange(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
-    reason = EncryptedTextField(blank=True)
+    reason = EncryptedTextField(blank=True, survivor_key="recipient_status.referral.survivor_id")
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -101,7 +101,7 @@ class CaseNote(models.Model):
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     author_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
-    text = EncryptedTextField()
+    text = EncryptedTextField(survivor_key="referral.survivor_id")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -197,14 +197,16 @@ class StreamCounter(models.Model):
 class IdempotencyRecord(models.Model):
     """A creating POST's key, request fingerprint and response, per user.
 
-    The stored response may hold PII (a created profile), so it is encrypted.
+    The stored response may hold PII (a created profile), so it is encrypted under the
+    data key of the survivor it concerns: an erasure leaves no readable copy.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True, help_text="null while in progress")
-    response_body = EncryptedTextField(blank=True)
+    survivor_id = models.UUIDField(null=True, blank=True, help_text="whom the response is about")
+    response_body = EncryptedTextField(blank=True, survivor_key="survivor_id")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -232,7 +234,9 @@ class EmergencyAccess(models.Model):
     """Break-glass: categories opened to one member of a recipient agency, for a few
     hours, without the survivor's consent (DESIGN.md, Emergency access). The access
     rule reads the active ones (``coordination.emergency``); compliance reviews each.
-    The justification and the review note are free text: encrypted, never audited."""
+    The justification and the review note are free text: encrypted, never audited; the
+    justification (it may speak of the survivor) under the survivor's data key, so an
+    erasure shreds it with the rest."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     referral = models.ForeignKey(
@@ -242,7 +246,7 @@ class EmergencyAccess(models.Model):
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     categories = models.JSONField(help_text="data categories opened")
     reason_code = models.CharField(max_length=24, choices=EmergencyReason.choices)
-    justification = EncryptedTextField()
+    justification = EncryptedTextField(survivor_key="referral.survivor_id")
     opened_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     review_status = models.CharField(

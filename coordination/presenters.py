@@ -31,6 +31,14 @@ def survivor_profile(survivor) -> dict:
     }
 
 
+def survivor_erased(survivor) -> dict:
+    return {
+        "id": str(survivor.id),
+        "ref": survivor.ref,
+        "erased_at": survivor.erased_at.isoformat(),
+    }
+
+
 def referral_shown(referral, decision: access.Decision) -> dict:
     """One referral as the decision releases it: only released survivor fields, the
     narrative only under ``narrative``, and only the recipient statuses it may see."""

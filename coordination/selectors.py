@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
-from agencies.errors import Forbidden, NotFound
+from agencies.errors import Erased, Forbidden, NotFound
 from agencies.models import Membership, Role
 from audit.models import Action
 from audit.recorder import record_by
@@ -33,6 +33,11 @@ def survivors_of(member: Membership) -> QuerySet[Survivor]:
     return Survivor.objects.filter(owner_agency_id=member.agency_id)
 
 
+def survivors_referable(member: Membership) -> QuerySet[Survivor]:
+    """The agency's survivors a referral or consent may still be about: not erased."""
+    return survivors_of(member).filter(erased_at__isnull=True)
+
+
 def survivors_shown(member: Membership, page) -> list[Survivor]:
     """A page of the agency's survivors is shown: one ``list`` entry naming their refs."""
     page = list(page)
@@ -46,6 +51,13 @@ def _one_of(scoped: QuerySet, pk):
     if found is None:
         raise NotFound
     return found
+
+
+def _unerased(survivor: Survivor) -> Survivor:
+    """The survivor, unless their PII was erased (then ``Erased``: 410, gone for good)."""
+    if survivor.erased_at is not None:
+        raise Erased
+    return survivor
 
 
 def access_survivor(member: Membership, survivor_id) -> Survivor:
@@ -64,7 +76,7 @@ def access_survivor(member: Membership, survivor_id) -> Survivor:
 
 def own_survivor(member: Membership, survivor_id) -> Survivor:
     """The agency's survivor, to act on (no PII shown, nothing audited), or not found."""
-    return _one_of(survivors_of(member), survivor_id)
+    return _unerased(_one_of(survivors_of(member), survivor_id))
 
 
 # --- consents --------------------------------------------------------------------------

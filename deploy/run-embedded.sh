@@ -42,6 +42,7 @@ fi
 .venv/bin/pip install -q -e . </dev/null
 
 .venv/bin/python manage.py migrate --noinput
+.venv/bin/python manage.py migrate --database keys --noinput
 .venv/bin/python manage.py seed_demo
 
 echo "Serving on http://127.0.0.1:$PORT/ (API docs: http://127.0.0.1:$PORT/api/docs/)"

@@ -21,6 +21,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from agencies.errors import (
     Conflict,
     DomainError,
+    Erased,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -42,6 +43,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     NotFound: status.HTTP_404_NOT_FOUND,
     Forbidden: status.HTTP_403_FORBIDDEN,
     Conflict: status.HTTP_409_CONFLICT,
+    Erased: status.HTTP_410_GONE,
     InvalidInput: status.HTTP_400_BAD_REQUEST,
     Unauthenticated: status.HTTP_401_UNAUTHORIZED,
     IdempotencyKeyReused: status.HTTP_422_UNPROCESSABLE_ENTITY,

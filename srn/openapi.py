@@ -9,7 +9,8 @@ missing or hidden (404); a body can be malformed (400), too large (413) or of an
 media type (415); query and header parameters can be invalid (400); a throttled view
 answers 429. What only a view knows (409 for an illegal transition, 412 for a stale
 ``If-Match``) it declares itself with ``extend_schema``; an ``Idempotency-Key`` it
-documents brings its 409 (in progress) and 422 (reused with another body).
+documents brings its 409 (in progress), 410 (a replay about a survivor erased since) and
+422 (reused with another body).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ ERROR_DESCRIPTIONS = {
     "403": "Authenticated, but this member's role or agency may not do this.",
     "404": "Not found, or not visible to the caller (the two are not told apart).",
     "409": "Conflicts with the current state.",
+    "410": "The survivor's data was erased (`code` `erased`): gone for good.",
     "412": "`If-Match` does not match the current ETag: read it again.",
     "413": "The request body is larger than this service accepts.",
     "415": "The request body is not JSON.",
@@ -67,7 +69,8 @@ def _derived_statuses(operation: dict, view_class) -> set[str]:
     if "if-match" in headers:
         statuses.add("412")
     if "idempotency-key" in headers:
-        statuses |= {"409", "422"}
+        # A replay of a creation about a survivor erased since is gone (410).
+        statuses |= {"409", "410", "422"}
     return statuses
 
 

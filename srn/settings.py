@@ -18,7 +18,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from srn import local_secrets
+from srn import local_secrets, schema_settings
 from srn.env import env_bool, env_choice, env_int, env_list, env_str
 from srn.sqlite import sqlite_database
 
@@ -109,6 +109,7 @@ MIDDLEWARE = [
     "srn.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "audit.context.RequestContextMiddleware",
+    "consent.data_keys.KeyScopeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -158,9 +159,15 @@ if PRODUCTION:
         # out of slots (Django's docs say the same; tests/reliability found it).
         "default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=0)
     }
-    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production.")
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", POSTGRES_OPTIONS)
+    # The key store (consent/data_keys.py): the survivors' wrapped data keys, in a
+    # database of its own, its backups kept briefly (an erasure then reaches the data's).
+    DATABASES["keys"] = dj_database_url.parse(env_str("KEYS_DATABASE_URL"), conn_max_age=0)
+    if {DATABASES[a]["ENGINE"] for a in DATABASES} != {"django.db.backends.postgresql"}:
+        raise ImproperlyConfigured("DATABASE_URL and KEYS_DATABASE_URL must be PostgreSQL.")
+    if len({(d.get("HOST"), d.get("PORT"), d["NAME"]) for d in DATABASES.values()}) == 1:
+        raise ImproperlyConfigured("KEYS_DATABASE_URL must name another database.")
+    for alias in DATABASES:
+        DATABASES[alias].setdefault("OPTIONS", {}).setdefault("options", POSTGRES_OPTIONS)
     _redis_url = env_str("REDIS_URL")
     CHANNEL_LAYERS = {
         "default": {
@@ -190,12 +197,26 @@ else:
             # A file, not shared-cache memory: concurrency tests then lock as the real
             # database does (shared-cache tables fail at once instead of waiting).
             "TEST": {"NAME": str(DATA_DIR / "test-db.sqlite3")},
-        }
+        },
+        # The key store: its own file, never in WAL mode (an overwritten key must not
+        # linger in a WAL file) and with secure_delete (its old page bytes are zeroed).
+        "keys": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "keys.sqlite3",
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=DELETE; PRAGMA secure_delete=ON;",
+            },
+            "TEST": {"NAME": str(DATA_DIR / "test-keys.sqlite3")},
+        },
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The survivors' data keys live in the ``keys`` database, everything else in ``default``.
+DATABASE_ROUTERS = ["consent.routers.KeyStoreRouter"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -302,34 +323,8 @@ REST_KNOX = {
     "AUTO_REFRESH": False,
     "TOKEN_LIMIT_PER_USER": None,
 }
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Safe Referral Network API",
-    "DESCRIPTION": (
-        "Consent-gated referral coordination between anti-trafficking agencies. "
-        "Survivor data is released only under the survivor's active consent; every "
-        "access is audited."
-    ),
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Swagger UI served from our own static files: no CDN, works offline.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    # One name per shared choice set, wherever it appears.
-    "ENUM_NAME_OVERRIDES": {
-        "DataCategoryEnum": "consent.categories.Category",
-        "RecipientStatusEnum": "coordination.states.STATES",
-        "NeedEnum": "agencies.models.Need",
-        "ReportMeasureEnum": "coordination.reports.MEASURES",
-    },
-    # Every operation documents its error statuses, each with the one error shape.
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "srn.openapi.add_error_responses",
-    ],
-}
+# drf-spectacular: the API description (plain data, srn/schema_settings.py).
+SPECTACULAR_SETTINGS = schema_settings.SPECTACULAR_SETTINGS
 
 # --- domain ------------------------------------------------------------------------
 CONSENT_MAX_DAYS = env_int("CONSENT_MAX_DAYS", 365, minimum=1)
@@ -339,6 +334,10 @@ EMERGENCY_ACCESS_ENABLED = env_bool("EMERGENCY_ACCESS_ENABLED", default=True)
 EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 4, minimum=1)
 if EMERGENCY_ACCESS_HOURS > 24:
     raise ImproperlyConfigured("EMERGENCY_ACCESS_HOURS must be at most 24.")
+
+# PII of a survivor whose referrals all closed longer ago than this is erased
+# (``manage.py apply_retention``); seven years by default.
+RETENTION_DAYS = env_int("RETENTION_DAYS", 2555, minimum=1)
 WS_TICKET_TTL_SECONDS = 60
 # Live sockets: a heartbeat (and credential re-check) this often, below proxies' idle
 # timeouts; a socket that has not said hello within the timeout is closed.

@@ -99,10 +99,32 @@ def pytest_collection_modifyitems(config, items):
     profile: outside it they are deselected (reported as such), never skipped."""
     from django.conf import settings
 
+    _with_the_key_store(items)
     if settings.PRODUCTION:
+        # Tests of the SQLite files themselves have no PostgreSQL counterpart.
+        files = [item for item in items if item.get_closest_marker("embedded") is not None]
+        if files:
+            config.hook.pytest_deselected(items=files)
+            items[:] = [item for item in items if item.get_closest_marker("embedded") is None]
         return
     kept = [item for item in items if item.get_closest_marker("production") is None]
     deselected = [item for item in items if item.get_closest_marker("production") is not None]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
+
+
+def _with_the_key_store(items) -> None:
+    """Every test that uses the database uses the key store too (``consent.data_keys``):
+    writing a survivor's PII makes their data key. A test that names its databases
+    keeps its choice."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        uses_db = marker is not None or "db" in getattr(item, "fixturenames", ())
+        if not uses_db or (marker is not None and "databases" in marker.kwargs):
+            continue
+        kwargs = dict(marker.kwargs) if marker is not None else {}
+        args = marker.args if marker is not None else ()
+        item.add_marker(
+            pytest.mark.django_db(*args, **kwargs, databases=["default", "keys"]), append=False
+        )

@@ -24,6 +24,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def database_urls(settings_dict: dict) -> dict[str, str]:
+    """DATABASE_URL for a Django database (the test database, say) and
+    KEYS_DATABASE_URL for the key store's test database beside it."""
+    from django.db import connections
+
+    return {
+        "DATABASE_URL": database_url(settings_dict),
+        "KEYS_DATABASE_URL": database_url(connections["keys"].settings_dict),
+    }
+
+
 def database_url(settings_dict: dict) -> str:
     """The DATABASE_URL of a Django database (the test database, say)."""
     if settings_dict["ENGINE"].endswith("sqlite3"):
@@ -104,11 +115,17 @@ def served_database_env(settings_dict: dict, workdir: Path) -> dict[str, str]:
     and whose local secrets are this process's, so both read each other's ciphertext.
     """
     from django.conf import settings
+    from django.db import connections
 
+    keys = connections["keys"].settings_dict
     if settings.PRODUCTION:
-        return {"DATABASE_URL": database_url(settings_dict)}
+        return {
+            "DATABASE_URL": database_url(settings_dict),
+            "KEYS_DATABASE_URL": database_url(keys),
+        }
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "db.sqlite3").symlink_to(Path(settings_dict["NAME"]).resolve())
+    (workdir / "keys.sqlite3").symlink_to(Path(keys["NAME"]).resolve())
     secrets = Path(settings.DATA_DIR) / "local-secrets.json"
     (workdir / "local-secrets.json").write_bytes(secrets.read_bytes())
     return {"SRN_DATA_DIR": str(workdir)}

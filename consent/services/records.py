@@ -133,7 +133,7 @@ def consent_for_update(*, actor: Membership, consent_id) -> Consent:
 
 def revocation_create(
     *,
-    actor: Membership,
+    actor: Membership | None,
     consent: Consent,
     reason: str,
     channel: str,
@@ -144,12 +144,13 @@ def revocation_create(
 
     ``consent`` comes locked from ``consent_for_update``; the face has checked the
     reason and channel (``consent.inputs.REVOCATION``). Revoking twice is a conflict.
+    No ``actor`` is the system (an erasure under the retention period).
     """
     if ConsentRevocation.objects.filter(consent=consent).exists():
         raise Conflict("This consent is already revoked.")
     ConsentRevocation.objects.create(
         consent=consent,
-        revoked_by=actor.user,
+        revoked_by=actor.user if actor else None,
         channel=channel,
         reason=reason,
         no_emergency_access=no_emergency_access,

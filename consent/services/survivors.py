@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from agencies.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
+from agencies.errors import Erased, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from agencies.models import Membership, Role
 from audit.models import Action
 from audit.recorder import record_by
@@ -65,6 +65,8 @@ def _owned_survivor_for_update(actor: Membership, survivor_id) -> Survivor:
         raise NotFound
     if actor.role != Role.LIAISON:
         raise Forbidden("Only liaisons change survivor profiles.")
+    if survivor.erased_at is not None:
+        raise Erased
     return survivor
 
 

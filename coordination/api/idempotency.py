@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
-from agencies.errors import Conflict, DomainError
+from agencies.errors import Conflict, DomainError, Erased
 from audit.models import Action
 from audit.recorder import record_by
 from audit.units import request_unit
@@ -72,6 +72,9 @@ def idempotent(create):
         with request_unit():
             claim = _claim(request.user, key, fingerprint)
             if claim.status_code is not None:
+                if not claim.response_body:
+                    # Stored under a survivor's key that erasure has since destroyed.
+                    raise Erased
                 # A replay discloses the stored response again: an access like any other.
                 record_by(
                     request.member,
@@ -87,13 +90,22 @@ def idempotent(create):
                 )
             response = create(self, request, *args, **kwargs)
             claim.status_code = response.status_code
+            # Kept under the data key of the survivor it is about (``concerning``).
+            claim.survivor_id = getattr(response, "survivor_id", None)
             claim.response_body = json.dumps(response.data, default=str)
-            claim.save(update_fields=["status_code", "response_body"])
+            claim.save(update_fields=["status_code", "survivor_id", "response_body"])
         return response
 
     wrapper.__name__ = create.__name__
     wrapper.__doc__ = create.__doc__
     return wrapper
+
+
+def concerning(response: Response, survivor_id) -> Response:
+    """Name the survivor a created resource's response is about: its stored copy for
+    replays is then encrypted under their data key, and shredded with it."""
+    response.survivor_id = survivor_id
+    return response
 
 
 def _claim(user, key: str, fingerprint: str) -> IdempotencyRecord:

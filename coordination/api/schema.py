@@ -53,6 +53,14 @@ class SurvivorProfile(SurvivorShown):
     created_at = serializers.DateTimeField()
 
 
+class SurvivorErased(serializers.Serializer):
+    """What is left of an erased survivor: the pseudonymous reference and when."""
+
+    id = serializers.UUIDField()
+    ref = serializers.CharField()
+    erased_at = serializers.DateTimeField()
+
+
 class RecipientShown(serializers.Serializer):
     agency = serializers.IntegerField()
     status = serializers.ChoiceField(choices=states.STATES)

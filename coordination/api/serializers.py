@@ -29,6 +29,12 @@ class RevokeInputSerializer(RuleSerializer):
     rules = consent_inputs.REVOCATION
 
 
+class ErasureInputSerializer(RuleSerializer):
+    """An erasure of a survivor's PII: why, as a code (no free text: it is audited)."""
+
+    rules = consent_inputs.ERASURE
+
+
 class ReferralInputSerializer(RuleSerializer):
     """A referral of one of the caller's agency's survivors to agencies accepting
     referrals."""

@@ -7,6 +7,11 @@ urlpatterns = [
     path(
         "survivors/<uuid:survivor_id>/", views.SurvivorDetailView.as_view(), name="survivor-detail"
     ),
+    path(
+        "survivors/<uuid:survivor_id>/erasure/",
+        views.SurvivorErasureView.as_view(),
+        name="survivor-erasure",
+    ),
     path("consents/", views.ConsentListView.as_view(), name="consent-list"),
     path(
         "consents/<uuid:consent_id>/revoke/",

@@ -20,9 +20,11 @@ from consent.models import Consent, Survivor
 from coordination import access, presenters, selectors, services
 from coordination.api import schema
 from coordination.api import serializers as s
-from coordination.api.idempotency import idempotent
+from coordination.api.idempotency import concerning, idempotent
 from coordination.filters import ConsentFilter, ReferralFilter
 from coordination.models import Referral
+
+ERASED = "The survivor's data was erased."
 
 
 def _if_match(request) -> str | None:
@@ -75,23 +77,29 @@ class SurvivorListView(GenericAPIView):
     def post(self, request):
         data = valid_body(s.SurvivorInputSerializer, request)
         survivor = consent_services.survivor_create(actor=request.member, data=data)
-        return Response(
+        response = Response(
             presenters.survivor_profile(survivor),
             status=status.HTTP_201_CREATED,
             headers=_tag(survivor.version),
         )
+        return concerning(response, survivor.pk)
 
 
 class SurvivorDetailView(APIView):
     permission_classes = [role_required(Role.LIAISON)]
 
-    @extend_schema(responses=schema.SurvivorProfile)
+    @operation(None, schema.SurvivorProfile, refusals={410: ERASED})
     def get(self, request, survivor_id):
         with transaction.atomic():
             survivor = selectors.access_survivor(request.member, survivor_id)
         return Response(presenters.survivor_profile(survivor), headers=_tag(survivor.version))
 
-    @operation(s.SurvivorInputSerializer, schema.SurvivorProfile, parameters=[schema.IF_MATCH])
+    @operation(
+        s.SurvivorInputSerializer,
+        schema.SurvivorProfile,
+        refusals={410: ERASED},
+        parameters=[schema.IF_MATCH],
+    )
     def patch(self, request, survivor_id):
         survivor = consent_services.survivor_update(
             actor=request.member,
@@ -100,6 +108,24 @@ class SurvivorDetailView(APIView):
             if_match=_if_match(request),
         )
         return Response(presenters.survivor_profile(survivor), headers=_tag(survivor.version))
+
+
+class SurvivorErasureView(APIView):
+    permission_classes = [role_required(Role.LIAISON)]
+
+    @operation(
+        s.ErasureInputSerializer,
+        schema.SurvivorErased,
+        description="Erase the survivor's PII for good (crypto-shredding): consents end, "
+        "open referrals are cancelled, the profile answers 410 from then on. Repeating "
+        "it changes nothing more.",
+    )
+    def post(self, request, survivor_id):
+        reason = valid_body(s.ErasureInputSerializer, request)["reason"]
+        survivor = services.survivor_erase(
+            actor=request.member, survivor_id=survivor_id, reason=reason
+        )
+        return Response(presenters.survivor_erased(survivor))
 
 
 class ConsentListView(GenericAPIView):
@@ -124,7 +150,8 @@ class ConsentListView(GenericAPIView):
         consent = services.consent_record(
             actor=request.member, survivor_id=fields.pop("survivor"), **fields
         )
-        return Response(presenters.consent_shown(consent), status=status.HTTP_201_CREATED)
+        response = Response(presenters.consent_shown(consent), status=status.HTTP_201_CREATED)
+        return concerning(response, consent.survivor_id)
 
 
 class ConsentRevokeView(APIView):
@@ -164,7 +191,8 @@ class ReferralListView(GenericAPIView):
         decision = access.decide(
             member.agency_id, [referral], role=member.role, member_id=member.pk
         )
-        return _referral_response(referral, decision, status=status.HTTP_201_CREATED)
+        response = _referral_response(referral, decision, status=status.HTTP_201_CREATED)
+        return concerning(response, referral.survivor_id)
 
 
 class ReferralDetailView(APIView):
@@ -210,4 +238,5 @@ class NoteListView(APIView):
     def post(self, request, referral_id):
         text = valid_body(s.NoteInputSerializer, request)["text"]
         note = services.note_add(actor=request.member, referral_id=referral_id, text=text)
-        return Response(presenters.note_shown(note), status=status.HTTP_201_CREATED)
+        response = Response(presenters.note_shown(note), status=status.HTTP_201_CREATED)
+        return concerning(response, note.referral.survivor_id)

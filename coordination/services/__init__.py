@@ -9,6 +9,11 @@ from coordination.services.consents import (
     consent_revoke,
 )
 from coordination.services.emergency import emergency_access_open, emergency_access_review
+from coordination.services.erasure import (
+    past_retention,
+    survivor_erase,
+    survivor_erase_past_retention,
+)
 from coordination.services.referrals import (
     note_add,
     referral_create,
@@ -24,7 +29,10 @@ __all__ = [
     "emergency_access_open",
     "emergency_access_review",
     "note_add",
+    "past_retention",
     "referral_create",
     "referral_open",
     "referral_transition",
+    "survivor_erase",
+    "survivor_erase_past_retention",
 ]

@@ -7,7 +7,7 @@ each with its effect on the referrals it covers, in one transaction.
 
 from __future__ import annotations
 
-from agencies.errors import InvalidInput, NotFound
+from agencies.errors import Erased, InvalidInput, NotFound
 from agencies.models import Membership
 from audit.models import Action
 from audit.recorder import SYSTEM, record
@@ -34,6 +34,8 @@ def consent_record_many(*, actor: Membership, survivor_id, grants: list[tuple], 
     survivor = Survivor.objects.select_for_update().filter(pk=survivor_id).first()
     if survivor is None or survivor.owner_agency_id != actor.agency_id:
         raise NotFound
+    if survivor.erased_at is not None:
+        raise Erased
     if not grants:
         raise InvalidInput(fields={"recipients": ["Name at least one recipient agency."]})
     consents = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, prefetch_related_objects
 
-from agencies.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
+from agencies.errors import Erased, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from agencies.models import Membership, Role
 from agencies.selectors import recipient_agencies
 from audit.models import Action
@@ -46,6 +46,8 @@ def referral_create(
     errors = {}
     if survivor is None or survivor.owner_agency_id != actor.agency_id:
         errors["survivor"] = ["Unknown survivor."]
+    elif survivor.erased_at is not None:
+        raise Erased
     agencies, problem = recipient_agencies(actor.agency_id, recipients, accepting_only=True)
     if problem:
         errors["recipients"] = [problem]

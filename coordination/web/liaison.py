@@ -53,7 +53,7 @@ def survivors(request):
     with transaction.atomic():
         page, following = paginate(request, selectors.survivors_of(member))
         shown = selectors.survivors_shown(member, page)
-    rows = [presenters.survivor_shown(s) for s in shown]
+    rows = [{**presenters.survivor_shown(s), "erased": s.erased_at is not None} for s in shown]
     return render(
         request, "web/survivors.html", {"rows": rows, "form": form, "following": following}
     )
@@ -145,7 +145,7 @@ def referral_new(request):
     """Refer one of the agency's survivors to one or more agencies."""
     member = request.member
     with transaction.atomic():
-        own = list(selectors.survivors_of(member)[:CHOICES_LIMIT])
+        own = list(selectors.survivors_referable(member)[:CHOICES_LIMIT])
         if request.method != "POST":  # a failed POST shows the refs already read
             selectors.survivors_shown(member, own)
     form = ReferralForm(

@@ -384,6 +384,22 @@ API_CASES: list[Case] = [
         wrong_role="caseworker",
     ),
     *_api(
+        # A profile with open referrals and consents writes an entry per consent ended and
+        # referral cancelled as well (tests/coordination/test_erasure.py).
+        "survivors/<uuid:survivor_id>/erasure/",
+        "POST",
+        "liaison",
+        200,
+        "erasure",
+        object_type="survivor",
+        object_id="{unreferred_survivor}",
+        survivor_ref="{unreferred_ref}",
+        categories=("contact", "identity", "immigration", "location", "narrative"),
+        kwargs={"survivor_id": "{unreferred_survivor}"},
+        body={"reason": "survivor_request"},
+        wrong_role="caseworker",
+    ),
+    *_api(
         "consents/", "GET", "liaison", 200, "list", object_type="consent", wrong_role="caseworker"
     ),
     *_api(

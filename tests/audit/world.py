@@ -71,6 +71,10 @@ def build_world(members, agencies) -> dict:
         urgency="high",
         narrative=CANARIES["narrative"],
     )
+    # A profile with no consent and no referral: its erasure is one entry.
+    unreferred = consent_services.survivor_create(
+        actor=liaison, data={"given_name": "canary-unreferred-7Q"}
+    )
     colleague = MemberFactory(agency=agencies["shelter"], role="caseworker")
     # An emergency access (by the colleague: the caseworker's reads stay consent-only)
     # for compliance to review.
@@ -105,6 +109,8 @@ def build_world(members, agencies) -> dict:
         "reset_token": reset_token,
         "survivor": str(survivor.pk),
         "ref": survivor.ref,
+        "unreferred_survivor": str(unreferred.pk),
+        "unreferred_ref": unreferred.ref,
         "consent": str(consent.pk),
         "referral": str(referral.pk),
         "colleague": colleague.pk,

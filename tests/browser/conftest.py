@@ -72,7 +72,8 @@ def server():
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("SRN_PROFILE", "DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG")
+        if k
+        not in ("SRN_PROFILE", "DATABASE_URL", "KEYS_DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG")
     }
     env.update(
         SRN_DATA_DIR=data_dir,
@@ -82,7 +83,11 @@ def server():
         PYTHONUNBUFFERED="1",
     )
     running = Server(origin, env, data_dir)
-    for step in (("migrate", "--noinput", "-v", "0"), ("seed_demo", "--password", PASSWORD)):
+    for step in (
+        ("migrate", "--noinput", "-v", "0"),
+        ("migrate", "--database", "keys", "--noinput", "-v", "0"),
+        ("seed_demo", "--password", PASSWORD),
+    ):
         done = running.manage(*step)
         assert done.returncode == 0, f"{step[0]} failed:\n{done.stderr[-2000:]}"
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)

@@ -117,11 +117,14 @@ def _production_env(**overrides):
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("SRN_", "DATABASE_", "REDIS_", "SECRET_", "ALLOWED_", "CSRF_"))
+        if not key.startswith(
+            ("SRN_", "DATABASE_", "KEYS_DATABASE_", "REDIS_", "SECRET_", "ALLOWED_", "CSRF_")
+        )
     }
     env.update(
         SRN_PROFILE="production",
         DATABASE_URL="postgres://srn:unused@127.0.0.1:1/srn",
+        KEYS_DATABASE_URL="postgres://srn:unused@127.0.0.1:1/srn_keys",
         REDIS_URL="redis://127.0.0.1:1/0",
         SECRET_KEY=secrets.token_urlsafe(64),
         FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
@@ -158,6 +161,9 @@ def test_check_deploy_is_clean_under_the_production_profile():
         ({"SECRET_KEY": "django-insecure-" + "x1y2z3" * 10}, "SECRET_KEY must be"),
         ({"SECRET_KEY": ""}, "SECRET_KEY is required"),
         ({"DATABASE_URL": "sqlite:///tmp/x.db"}, "PostgreSQL"),
+        ({"KEYS_DATABASE_URL": ""}, "KEYS_DATABASE_URL is required"),
+        ({"KEYS_DATABASE_URL": "sqlite:///tmp/keys.db"}, "PostgreSQL"),
+        ({"KEYS_DATABASE_URL": "postgres://srn:unused@127.0.0.1:1/srn"}, "another database"),
         ({"REDIS_URL": ""}, "REDIS_URL is required"),
         ({"FIELD_ENCRYPTION_KEYS": ""}, "FIELD_ENCRYPTION_KEYS is required"),
         ({"DJANGO_DEBUG": "true"}, "DJANGO_DEBUG must not be true"),

@@ -24,7 +24,7 @@ pytestmark = [
 
 @pytest.fixture
 def two_daphnes(transactional_db):
-    env = {"DATABASE_URL": processes.database_url(connection.settings_dict)}
+    env = processes.database_urls(connection.settings_dict)
     with processes.daphnes(2, env=env) as ports:
         yield ports
 

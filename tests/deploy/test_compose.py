@@ -57,12 +57,18 @@ def test_the_stack_has_its_parts(services):
     assert images["db"] == "postgres:15"
     assert images["redis"] == "redis:7"
     assert images["nginx"].startswith("nginx:")
-    assert services["migrate"]["command"] == ["django-admin", "migrate", "--noinput"]
+    assert services["migrate"]["command"] == [
+        "sh",
+        "-c",
+        "django-admin migrate --noinput && django-admin migrate --database keys --noinput",
+    ]
+    assert images["keys-db"] == "postgres:15"
     assert services["migrate"]["restart"] == "no"
     assert len(_web_services(services)) >= 2, "several Daphne workers"
     jobs = {name: " ".join(service.get("command", [])) for name, service in services.items()}
     assert "expire_consents" in jobs["expire-consents"]
     assert "audit_checkpoint --export" in jobs["audit-checkpoint"]
+    assert "apply_retention" in jobs["apply-retention"]
 
 
 def test_long_running_services_have_health_checks_and_restart(services):
@@ -70,7 +76,7 @@ def test_long_running_services_have_health_checks_and_restart(services):
         if name == "migrate":
             continue
         assert service.get("restart") == "unless-stopped", name
-        if name in {"expire-consents", "audit-checkpoint"}:
+        if name in {"expire-consents", "audit-checkpoint", "apply-retention"}:
             continue  # loops, not servers: nothing depends on them
         assert service.get("healthcheck", {}).get("test"), f"{name} has a health check"
 
@@ -79,7 +85,10 @@ def test_start_order_waits_for_health_and_migrations(services):
     for name, service in services.items():
         for dependency in service.get("depends_on", {}):
             assert dependency in services, f"{name} depends on unknown {dependency}"
-    assert services["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert services["migrate"]["depends_on"] == {
+        "db": {"condition": "service_healthy"},
+        "keys-db": {"condition": "service_healthy"},
+    }
     for name, service in _web_services(services).items():
         assert service["depends_on"]["migrate"] == {
             "condition": "service_completed_successfully"
@@ -133,6 +142,12 @@ def test_passwords_are_required_interpolations_and_match_the_servers(services):
     assert services["db"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
     assert services["db"]["environment"]["POSTGRES_USER"] == "srn"
     assert services["db"]["environment"]["POSTGRES_DB"] == "srn"
+    assert "${KEYS_POSTGRES_PASSWORD:?" in environment["KEYS_DATABASE_URL"]
+    assert environment["KEYS_DATABASE_URL"].endswith("@keys-db:5432/srn_keys")
+    keys = services["keys-db"]["environment"]
+    assert keys["POSTGRES_PASSWORD"].startswith("${KEYS_POSTGRES_PASSWORD:?")
+    assert (keys["POSTGRES_USER"], keys["POSTGRES_DB"]) == ("srn_keys", "srn_keys")
+    assert services["keys-db"]["volumes"] != services["db"]["volumes"]
     redis_command = " ".join(services["redis"]["command"])
     assert '--requirepass "$$REDIS_PASSWORD"' in redis_command
     assert services["redis"]["environment"]["REDIS_PASSWORD"].startswith("${REDIS_PASSWORD:?")
@@ -149,7 +164,7 @@ def test_only_nginx_is_published_and_the_inner_networks_are_internal(compose, se
     networks = compose["networks"]
     assert networks["edge"]["internal"] is True
     assert networks["backend"]["internal"] is True
-    for name in ("db", "redis", "migrate", *_web_services(services)):
+    for name in ("db", "keys-db", "redis", "migrate", *_web_services(services)):
         assert "public" not in services[name]["networks"], name
 
 

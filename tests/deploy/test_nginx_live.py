@@ -57,7 +57,7 @@ def stack(django_db_setup, tmp_path_factory):
     origin = f"https://localhost:{https_port}"
     env = dict(
         os.environ,
-        DATABASE_URL=processes.database_url(connection.settings_dict),  # the test database
+        **processes.database_urls(connection.settings_dict),  # the test databases
         TRUSTED_PROXIES="127.0.0.1",
         ALLOWED_HOSTS="localhost",
         CSRF_TRUSTED_ORIGINS=origin,

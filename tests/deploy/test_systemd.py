@@ -59,6 +59,8 @@ def test_the_expected_units_exist():
         "srn-expire-consents.timer",
         "srn-audit-checkpoint.service",
         "srn-audit-checkpoint.timer",
+        "srn-apply-retention.service",
+        "srn-apply-retention.timer",
     } <= names
 
 
