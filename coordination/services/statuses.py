@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.db.models import F
+from django.utils import timezone
+
 from consent.models import Survivor
 from coordination import access, outbox, states
 from coordination.models import Event, RecipientStatus, StatusChange
@@ -10,28 +13,47 @@ from coordination.models import Event, RecipientStatus, StatusChange
 def status_move(
     recipient: RecipientStatus, action: str, *, user=None, reason: str = ""
 ) -> RecipientStatus:
-    """Lock the row, check the transition table, bump the version, write the history
-    row and the outbox event; runs in the caller's transaction."""
-    locked = RecipientStatus.objects.select_for_update().get(pk=recipient.pk)
-    target = states.next_status(action, locked.status)
+    """Check the transition table, bump the version, write the history row and the
+    outbox event; runs in the caller's transaction and returns ``recipient`` updated.
+
+    The row changes only if it still holds the status and version the caller read (one
+    conditional UPDATE, which waits for and re-checks a concurrent writer's row lock);
+    if it no longer does, it is locked (``select_for_update``) and read again first.
+    """
+    target = states.next_status(action, recipient.status)
+    if not _moved(recipient, target):
+        # Moved by another transaction since the caller read it: lock, read, check again.
+        current = RecipientStatus.objects.select_for_update().get(pk=recipient.pk)
+        recipient.status, recipient.version = current.status, current.version
+        target = states.next_status(action, recipient.status)
+        _moved(recipient, target)  # locked now: it holds what was just read
     StatusChange.objects.create(
-        recipient_status=locked,
-        from_status=locked.status,
+        recipient_status=recipient,
+        from_status=recipient.status,
         to_status=target,
         action=action,
         actor=user,
         reason=reason,
     )
-    locked.status = target
-    locked.version += 1
-    locked.save(update_fields=["status", "version", "updated_at"])
+    recipient.status, recipient.version = target, recipient.version + 1
     outbox.emit(
         kind=Event.kind_for_status(target),
         referral=recipient.referral,
-        agency_id=locked.agency_id,
+        agency_id=recipient.agency_id,
         status=target,
     )
-    return locked
+    return recipient
+
+
+def _moved(recipient: RecipientStatus, target: str) -> bool:
+    """Move the row to ``target`` if it still holds what ``recipient`` read."""
+    now = timezone.now()
+    moved = RecipientStatus.objects.filter(
+        pk=recipient.pk, status=recipient.status, version=recipient.version
+    ).update(status=target, version=F("version") + 1, updated_at=now)
+    if moved:
+        recipient.updated_at = now
+    return bool(moved)
 
 
 def _follow_consent(survivor: Survivor, action: str, *, when_visible: bool):

@@ -26,7 +26,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 DETAIL = 7  # token+user+membership, BEGIN, referral+survivor, statuses, consents, entry, COMMIT
 LIST = 7  # the same with the page for the referral and its statuses
-FIRST_READ = 22  # + the move to received: lock, history, its field diff, update, outbox
+FIRST_READ = 16  # + the move (update, history, its field diff) and its event (below)
+# An event: the hearers' decisions (referrer, recipient: one consent query each), the
+# network counter, the event, the hearers' stream counters, their stream entries.
+WRITE = 16  # a note or a transition: the request's 7 with its audit entry, the change, the event
 SEALING = 9  # BEGIN, head, waiting entries, field diffs, entries, ledger, head, checkpoint, COMMIT
 
 
