@@ -29,7 +29,8 @@ LIST = 7  # the same with the page for the referral and its statuses
 FIRST_READ = 16  # + the move (update, history, its field diff) and its event (below)
 # An event: the hearers' decisions (referrer, recipient: one consent query each), the
 # network counter, the event, the hearers' stream counters, their stream entries.
-WRITE = 16  # a note or a transition: the request's 7 with its audit entry, the change, the event
+NOTE = 15  # the request's 7 (its audit entry included), the note, its field diff, the event
+TRANSITION = 16  # the request's 7, the move (update, history, its field diff), the event
 SEALING = 9  # BEGIN, head, waiting entries, field diffs, entries, ledger, head, checkpoint, COMMIT
 
 
@@ -127,3 +128,35 @@ def test_one_sealing_seals_a_batch_in_the_same_statements_as_one_entry(
             assert len(sealer.flush()) == waiting
         assert _statements(context) == SEALING
     assert not AuditEntry.objects.filter(hash__isnull=True).exists()
+
+
+def _posted(client, path: str, body: dict, expected: int) -> int:
+    sealer.flush()
+    with CaptureQueriesContext(connection) as context:
+        response = client.post(path, body, format="json", secure=True)
+    assert response.status_code == expected, response.content
+    return _statements(context)
+
+
+def test_a_note_costs_fifteen_statements(agencies, members, caseworker_api, deferred_sealing):
+    warm, referral = _referrals(agencies, members, 2)
+    # (the first write of a flushed database creates the counters: not counted)
+    assert _posted(caseworker_api, f"/api/v1/referrals/{warm.id}/notes/", {"text": "Hi."}, 201)
+    path = f"/api/v1/referrals/{referral.id}/notes/"
+    assert _posted(caseworker_api, path, {"text": "A counted note."}, 201) == NOTE
+    assert _posted(caseworker_api, path, {"text": "And another."}, 201) == NOTE
+
+
+@pytest.mark.parametrize("actions", [("accept", "start", "hold", "start")])
+def test_each_transition_costs_sixteen_statements(
+    actions, agencies, members, caseworker_api, deferred_sealing
+):
+    warm, referral = _referrals(agencies, members, 2)
+    assert _posted(
+        caseworker_api, f"/api/v1/referrals/{warm.id}/transitions/", {"action": "accept"}, 200
+    )
+    path = f"/api/v1/referrals/{referral.id}/transitions/"
+    for action in actions:
+        body = {"action": action, **({"reason": "Waiting."} if action == "hold" else {})}
+        assert _posted(caseworker_api, path, body, 200) == TRANSITION
+    assert RecipientStatus.objects.get(referral=referral).status == "in_progress"
