@@ -11,9 +11,11 @@ once and may drop), and delivery asks the access rule again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.db.models import Prefetch
@@ -141,10 +143,28 @@ def _bump_counters(agencies: list[int]) -> dict[int, int]:
 
 def publish(grown: dict[int, int]) -> None:
     """Nudge each agency's live sockets; losing this loses nothing (they read their
-    stream). It carries only the agency's own new ``seq``, never the event."""
+    stream). It carries only the agency's own new ``seq``, never the event.
+
+    Under the ASGI server the nudge is handed to the server's event loop (where the
+    channel layer lives) and the request answers at once, without waiting for it."""
     layer = get_channel_layer()
-    if layer is not None:
+    if layer is None:
+        return
+    loop = _serving_loop()
+    if loop is not None:
+        asyncio.run_coroutine_threadsafe(_nudge(layer, grown), loop)
+    else:
         async_to_sync(_nudge)(layer, grown)
+
+
+def _serving_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop of the ASGI server this sync thread serves, if any (where
+    ``async_to_sync`` would run the nudge and wait for it)."""
+    local = SyncToAsync.threadlocal
+    if getattr(local, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop = getattr(local, "main_event_loop", None)
+    return loop if loop is not None and loop.is_running() else None
 
 
 async def _nudge(layer, grown: dict[int, int]) -> None:
