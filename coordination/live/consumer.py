@@ -80,6 +80,11 @@ def _wire(event: event_stream.StreamEvent) -> str:
     return json.dumps(event_stream.event_payload(event))
 
 
+def _dropped_quietly(read: asyncio.Future) -> None:
+    if not read.cancelled():
+        read.exception()  # marks it retrieved; an awaited read still raises it
+
+
 class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.member: Membership | None = None
@@ -214,6 +219,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                 reading = asyncio.ensure_future(
                     shared.events_after(self.member, self.last_seq, known=known)
                 )
+                # If the check fails, the read's outcome is dropped unread: say so.
+                reading.add_done_callback(_dropped_quietly)
                 if not await shared.entitled(self.member.pk, self.credential):
                     reading.cancel()  # (a shared read goes on for the sockets it serves)
                     await self._end("session_ended")
