@@ -8,6 +8,7 @@ and re-checks it; broadcasts name it only by a hash (``auth_id``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -171,6 +172,17 @@ def refusal_record(*, member: Membership | None, reason: str) -> None:
 DB_SESSIONS = "django.contrib.sessions.backends.db"
 
 
+@functools.lru_cache(maxsize=16384)
+def _session_user(session_data: str) -> str:
+    """The user id a stored session names. Decoding (a signature check) is a pure
+    function of the stored text, so each text is decoded once per process: every live
+    socket re-checks its session at each event, and the row's existence and expiry are
+    still read from the database each time."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    return str(SessionStore().decode(session_data).get(SESSION_KEY))
+
+
 def entitled_many(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], bool]:
     """For many sockets at once: is member ``m`` still usable, in a live role, with its
     credential ``c`` alive? A constant number of queries for any number of sockets
@@ -196,8 +208,9 @@ def entitled_many(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], bool]:
     session_keys = [value for kind, _, value in kinds.values() if kind == SESSION]
     session_users: dict[str, str] = {}
     if settings.SESSION_ENGINE == DB_SESSIONS:
-        for session in Session.objects.filter(session_key__in=session_keys, expire_date__gt=now):
-            session_users[session.session_key] = str(session.get_decoded().get(SESSION_KEY))
+        rows = Session.objects.filter(session_key__in=session_keys, expire_date__gt=now)
+        for key, data in rows.values_list("session_key", "session_data"):
+            session_users[key] = _session_user(data)
 
     def alive(credential: str, user_id: int) -> bool:
         kind, _, value = kinds[credential]

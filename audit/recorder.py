@@ -90,7 +90,9 @@ def record(
     """
     actor = actor or Actor()
     request = context.current()
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction: an entry that cannot be written
+    # must end that transaction, not be rolled back alone while the access goes on.
+    with transaction.atomic(savepoint=False):
         content = _storable(
             {
                 "at": timezone.now(),

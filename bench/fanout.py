@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import resource
 import sys
@@ -132,28 +133,6 @@ def sessions_for(user, count: int) -> list[str]:
     return keys
 
 
-class Receivers:
-    """N sockets, each counting what it received; latency samples per message."""
-
-    def __init__(self):
-        self.samples: list[float] = []
-        self.received = 0
-        self.changed = asyncio.Condition()
-
-    async def note(self, latency: float) -> None:
-        self.samples.append(latency)
-        async with self.changed:
-            self.received += 1
-            self.changed.notify_all()
-
-    async def wait_for(self, total: int) -> None:
-        try:
-            async with self.changed:
-                await asyncio.wait_for(self.changed.wait_for(lambda: self.received >= total), WAIT)
-        except TimeoutError:
-            raise TimeoutError(f"{self.received} of {total} messages in {WAIT} s") from None
-
-
 async def open_sockets(urls_headers, hello: dict | None, limit: int = 50) -> list:
     from websockets.asyncio.client import connect
 
@@ -173,77 +152,135 @@ async def open_sockets(urls_headers, hello: dict | None, limit: int = 50) -> lis
     return await asyncio.gather(*(one(*args) for args in urls_headers))
 
 
-async def bench_service(port: int, world: dict, count: int, changes: int, origin: str) -> dict:
-    from asgiref.sync import sync_to_async
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
-    keys = await sync_to_async(sessions_for)(world["caseworker"].user, count)
-    rss_before = daphne_rss(port)
-    started = time.perf_counter()
-    sockets = await open_sockets(
-        [
-            (f"ws://127.0.0.1:{port}/ws/v1/events/", {"Cookie": f"sessionid={k}"}, origin)
-            for k in keys
-        ],
-        hello={"type": "hello", "after": await sync_to_async(head)(world["caseworker"])},
-    )
-    connect_seconds = time.perf_counter() - started
-    await asyncio.sleep(1)  # let the hellos' work settle: measure idle sockets
-    rss_after = daphne_rss(port)
-    per_socket = None
-    if rss_before is not None and rss_after is not None:
-        per_socket = (rss_after - rss_before) / count
-    receivers = Receivers()
+
+def reader(conn, targets: list, hello: dict | None, service: bool) -> None:
+    """One client process: open its share of the sockets, report each complete round
+    of messages to the parent, and at "stop" hand back its latencies and CPU time."""
+    asyncio.run(_read(conn, targets, hello, service))
+
+
+async def _read(conn, targets: list, hello: dict | None, service: bool) -> None:
+    sockets = await open_sockets(targets, hello)
+    share, samples = len(sockets), []
+    conn.send(("open", share))
+    cpu, wall = cpu_seconds(), time.perf_counter()
 
     async def listen(socket):
         with contextlib.suppress(Exception):
             async for raw in socket:
                 message = json.loads(raw)
-                if message["type"] not in ("event", "heartbeat"):
+                if service and message["type"] not in ("event", "heartbeat"):
                     print("unexpected", message, file=sys.stderr)
-                if message["type"] == "event":
+                if service and message["type"] != "event":
+                    continue
+                if service:
                     stamped = datetime.fromisoformat(message["at"]).timestamp()
-                    await receivers.note(time.time() - stamped)
+                else:
+                    stamped = message["t"]
+                samples.append(time.time() - stamped)
+                if len(samples) % share == 0:
+                    conn.send(("round", len(samples) // share))
         if socket.close_code not in (None, 1000):
             print("socket closed", socket.close_code, socket.close_reason, file=sys.stderr)
 
-    listeners = [asyncio.create_task(listen(s)) for s in sockets]
-    for k in range(changes):
-        action = world["next"]
-        world["next"] = "start" if action == "hold" else "hold"
-        body = {"action": action, **({"reason": "bench"} if action == "hold" else {})}
-        await asyncio.to_thread(transition, port, world, body)
-        await receivers.wait_for(count * (k + 1))
+    listeners = [asyncio.create_task(listen(socket)) for socket in sockets]
+    await asyncio.to_thread(conn.recv)  # "stop"
+    cpu, wall = cpu_seconds() - cpu, time.perf_counter() - wall
     for socket in sockets:
         await socket.close()
     for task in listeners:
         task.cancel()
-    return {
-        "samples": receivers.samples,
-        "connect_seconds": connect_seconds,
-        "bytes_per_socket": per_socket,
-    }
+    conn.send(("done", samples, cpu, wall))
 
 
-async def bench_baseline(port: int, count: int, changes: int, origin: str) -> dict:
-    url = f"ws://127.0.0.1:{port}/echo/"
-    sockets = await open_sockets([(url, {}, origin)] * count, hello=None)
-    (sender,) = await open_sockets([(url, {}, origin)], hello=None)
-    receivers = Receivers()
+class Readers:
+    """The sockets spread over ``processes`` client processes, so that reading them is
+    not the bottleneck; ``wait_round(k)`` returns once every socket has k messages."""
 
-    async def listen(socket):
-        with contextlib.suppress(Exception):
-            async for raw in socket:
-                await receivers.note(time.time() - json.loads(raw)["t"])
+    def __init__(self, targets: list, hello: dict | None, *, service: bool, processes: int):
+        context = multiprocessing.get_context("spawn")
+        shares = [targets[i::processes] for i in range(processes) if targets[i::processes]]
+        self.pipes, self.procs = [], []
+        for share in shares:
+            parent, child = context.Pipe()
+            proc = context.Process(target=reader, args=(child, share, hello, service))
+            proc.start()
+            self.pipes.append(parent)
+            self.procs.append(proc)
+        for pipe in self.pipes:
+            self._expect(pipe, "open")
+        self.rounds = [0] * len(self.pipes)
 
-    listeners = [asyncio.create_task(listen(s)) for s in sockets]
+    @staticmethod
+    def _expect(pipe, kind: str):
+        if not pipe.poll(WAIT):
+            raise TimeoutError(f"no {kind!r} from a client process in {WAIT} s")
+        message = pipe.recv()
+        if message[0] != kind:
+            raise RuntimeError(f"expected {kind!r} from a client process, got {message[0]!r}")
+        return message
+
+    def wait_round(self, k: int) -> None:
+        for i, pipe in enumerate(self.pipes):
+            while self.rounds[i] < k:
+                self.rounds[i] = self._expect(pipe, "round")[1]
+
+    def finish(self) -> dict:
+        """Stop the readers: every latency, and each reader's CPU use while it read (as
+        a share of one core over its reading time)."""
+        for pipe in self.pipes:
+            pipe.send("stop")
+        done = [self._expect(pipe, "done") for pipe in self.pipes]
+        for proc in self.procs:
+            proc.join(WAIT)
+        return {
+            "samples": [sample for d in done for sample in d[1]],
+            "client_cpu": [d[2] / d[3] for d in done if d[3] > 0],
+        }
+
+
+def bench_service(
+    port: int, world: dict, count: int, changes: int, origin: str, processes: int
+) -> dict:
+    keys = sessions_for(world["caseworker"].user, count)
+    rss_before = daphne_rss(port)
+    started = time.perf_counter()
+    url = f"ws://127.0.0.1:{port}/ws/v1/events/"
+    readers = Readers(
+        [(url, {"Cookie": f"sessionid={k}"}, origin) for k in keys],
+        {"type": "hello", "after": head(world["caseworker"])},
+        service=True,
+        processes=processes,
+    )
+    connect_seconds = time.perf_counter() - started
+    time.sleep(1)  # let the hellos' work settle: measure idle sockets
+    rss_after = daphne_rss(port)
+    per_socket = None
+    if rss_before is not None and rss_after is not None:
+        per_socket = (rss_after - rss_before) / count
     for k in range(changes):
-        await sender.send(json.dumps({"t": time.time(), "k": k}))
-        await receivers.wait_for(count * (k + 1))
-    for socket in [*sockets, sender]:
-        await socket.close()
-    for task in listeners:
-        task.cancel()
-    return {"samples": receivers.samples}
+        action = world["next"]
+        world["next"] = "start" if action == "hold" else "hold"
+        body = {"action": action, **({"reason": "bench"} if action == "hold" else {})}
+        transition(port, world, body)
+        readers.wait_round(k + 1)
+    return {**readers.finish(), "connect_seconds": connect_seconds, "bytes_per_socket": per_socket}
+
+
+def bench_baseline(port: int, count: int, changes: int, origin: str, processes: int) -> dict:
+    from websockets.sync.client import connect
+
+    url = f"ws://127.0.0.1:{port}/echo/"
+    readers = Readers([(url, {}, origin)] * count, None, service=False, processes=processes)
+    with connect(url, origin=origin, open_timeout=WAIT, max_queue=None) as sender:
+        for k in range(changes):
+            sender.send(json.dumps({"t": time.time(), "k": k}))
+            readers.wait_round(k + 1)
+    return readers.finish()
 
 
 def head(member) -> int:
@@ -273,6 +310,12 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--throwaway-database", action="store_true")
     parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=max(2, os.cpu_count() or 1),
+        help="processes the reading sockets are spread over (default: the CPUs, at least 2)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="100 and 300 sockets, 20 changes (under 2 min)"
     )
     args = parser.parse_args()
@@ -296,10 +339,15 @@ def main() -> None:
     origin = settings.WEBSOCKET_ALLOWED_ORIGINS[0]
     env = {"SRN_DATA_DIR": os.environ.get("SRN_DATA_DIR", ""), "LOG_LEVEL": "WARNING"}
     profile = "production (PostgreSQL, Redis)" if production else "embedded (SQLite, in-memory)"
-    print(f"fan-out on one Daphne per side, {profile} profile, {args.changes} changes per N")
+    procs = args.client_processes
+    print(
+        f"fan-out on one Daphne per side, {profile} profile, {args.changes} changes per N, "
+        f"sockets read by {procs} client processes, nproc={os.cpu_count()}"
+    )
     print(
         f"{'N':>6} {'baseline p50/p99 ms':>22} {'service p50/p99 ms':>22} "
-        f"{'ratio p50':>10} {'ratio p99':>10} {'connect s':>10} {'KiB/idle socket':>16}"
+        f"{'ratio p50':>10} {'ratio p99':>10} {'connect s':>10} {'KiB/idle socket':>16} "
+        f"{'client CPU base/svc':>20}"
     )
     result = ""
     with (
@@ -307,16 +355,19 @@ def main() -> None:
         processes.daphnes(1, env=env, app="bench.echo_asgi:application") as (echo_port,),
     ):
         for count in args.sockets:
-            base = asyncio.run(bench_baseline(echo_port, count, args.changes, origin))
-            srn = asyncio.run(bench_service(service_port, world, count, args.changes, origin))
+            base = bench_baseline(echo_port, count, args.changes, origin, procs)
+            srn = bench_service(service_port, world, count, args.changes, origin, procs)
             b50, b99 = (percentile(base["samples"], q) * 1000 for q in (0.5, 0.99))
             s50, s99 = (percentile(srn["samples"], q) * 1000 for q in (0.5, 0.99))
             memory = srn["bytes_per_socket"]
             memory = f"{memory / 1024:>16.1f}" if memory is not None else f"{'n/a':>16}"
+            # The busiest client process's CPU while reading, as a share of one core:
+            # near 100% would make the clients, not the server, the bottleneck.
+            cpu = f"{max(base['client_cpu']):.0%} / {max(srn['client_cpu']):.0%}"
             print(
                 f"{count:>6} {b50:>10.1f} / {b99:>9.1f} {s50:>10.1f} / {s99:>9.1f} "
                 f"{s50 / b50:>10.1f} {s99 / b99:>10.1f} {srn['connect_seconds']:>10.1f} "
-                f"{memory}",
+                f"{memory} {cpu:>20}",
                 flush=True,
             )
             result = (

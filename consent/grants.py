@@ -39,11 +39,14 @@ def active_consents(*, at: datetime | None = None) -> QuerySet[Consent]:
 
 def grants_to(agency_id: int, survivor_ids: Iterable, *, at: datetime) -> dict[object, Grant]:
     """``{survivor id: Grant}``: what the survivors' active consents grant one agency
-    (survivors with none are absent). One query."""
+    (survivors with none are absent). One query; none, and no query compiled, for none."""
     grants: dict[object, Grant] = defaultdict(Grant)
+    survivor_ids = set(survivor_ids)
+    if not survivor_ids:
+        return grants
     rows = (
         active_consents(at=at)
-        .filter(survivor_id__in=set(survivor_ids), recipients=agency_id)
+        .filter(survivor_id__in=survivor_ids, recipients=agency_id)
         .values_list("survivor_id", "id", "categories")
     )
     for survivor_id, consent_id, categories in rows:

@@ -12,6 +12,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from agencies.models import Agency, Membership
 from consent.crypto import EncryptedTextField
@@ -87,7 +88,8 @@ class StatusChange(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     reason = EncryptedTextField(blank=True, survivor_key="recipient_status.referral.survivor_id")
-    at = models.DateTimeField(auto_now_add=True)
+    # The moment of the move (``status_move`` passes it: the row's ``accepted_at`` is the same).
+    at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["at", "id"]

@@ -11,12 +11,14 @@ once and may drop), and delivery asks the access rule again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
-from django.db.models import F, Prefetch
+from django.db import connection, transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from coordination import access
@@ -40,7 +42,7 @@ def stream_group(agency_id: int) -> str:
 def emit(*, kind: str, referral, agency_id: int | None = None, status: str = "") -> Event:
     """Write the event and its stream entries; nudge the agencies' sockets after commit.
 
-    The access decisions (a few reads) come first; then the counters are locked — the
+    The access decisions (a few reads) come first; then the counters are bumped — the
     network counter first, the agencies' in id order — so that concurrent appends
     serialise for the least time and can never deadlock each other."""
     event = Event(
@@ -62,20 +64,26 @@ def emit(*, kind: str, referral, agency_id: int | None = None, status: str = "")
 
 def _hearers(event: Event) -> list[int]:
     """The agencies that may hear of ``event`` now, in id order: the candidates
-    ``access.event_audience`` names, each asked of ``access.deliverable_events``."""
-    referral = (
-        Referral.objects.only("id", "referring_agency_id", "survivor_id")
-        .prefetch_related(
-            Prefetch(
-                "recipients", queryset=RecipientStatus.objects.only("referral_id", "agency_id")
+    ``access.event_audience`` names, each asked of ``access.deliverable_events``.
+
+    A referral's recipients are fixed when it is created (only their statuses move),
+    so the caller's referral serves as it is when its recipients are prefetched."""
+    probe = event
+    if "recipients" not in getattr(event.referral, "_prefetched_objects_cache", {}):
+        referral = (
+            Referral.objects.only("id", "referring_agency_id", "survivor_id")
+            .prefetch_related(
+                Prefetch(
+                    "recipients",
+                    queryset=RecipientStatus.objects.only("referral_id", "agency_id"),
+                )
             )
+            .get(pk=event.referral_id)
         )
-        .get(pk=event.referral_id)
-    )
-    # A probe on the freshly read referral: the caller's instance may hold stale recipients.
-    probe = Event(
-        kind=event.kind, referral=referral, agency_id=event.agency_id, status=event.status
-    )
+        probe = Event(
+            kind=event.kind, referral=referral, agency_id=event.agency_id, status=event.status
+        )
+    referral = probe.referral
     audience = access.event_audience(probe, referral.referring_agency_id)
     if audience is None:
         audience = {referral.referring_agency_id, *(r.agency_id for r in referral.recipients.all())}
@@ -88,51 +96,79 @@ def _hearers(event: Event) -> list[int]:
 
 
 def _next_network_seq() -> int:
-    """The outbox row's number (network-wide; never shown to a client)."""
-    counter = EventCounter.objects.select_for_update().filter(pk=1).first()
-    if counter is None:
+    """The outbox row's number (network-wide; never shown to a client): the counter row
+    bumped and read in one statement, which holds its lock until the commit."""
+    table = connection.ops.quote_name(EventCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE id = 1 RETURNING seq")  # noqa: S608
+        row = cursor.fetchone()
+    if row is None:
         EventCounter.objects.get_or_create(pk=1, defaults={"seq": 0})
-        counter = EventCounter.objects.select_for_update().get(pk=1)
-    counter.seq += 1
-    counter.save(update_fields=["seq"])
-    return counter.seq
+        return _next_network_seq()
+    return row[0]
 
 
 def _append(event: Event, hearers: list[int]) -> dict[int, int]:
     """Append ``event`` to each hearer's stream; ``{agency id: its new seq}``."""
     if not hearers:
         return {}
-    locked = _lock_counters(hearers)
-    missing = [a for a in hearers if a not in locked]
+    grown = _bump_counters(hearers)
+    missing = [a for a in hearers if a not in grown]
     if missing:
         StreamCounter.objects.bulk_create(
             [StreamCounter(agency_id=a) for a in missing], ignore_conflicts=True
         )
-        locked = _lock_counters(hearers)
-    StreamCounter.objects.filter(agency_id__in=hearers).update(seq=F("seq") + 1)
-    grown = {agency: seq + 1 for agency, seq in locked.items()}
+        grown.update(_bump_counters(missing))
+    grown = dict(sorted(grown.items()))
     StreamEntry.objects.bulk_create(
         StreamEntry(agency_id=agency, seq=seq, event=event) for agency, seq in grown.items()
     )
     return grown
 
 
-def _lock_counters(agencies: list[int]) -> dict[int, int]:
-    rows = (
-        StreamCounter.objects.select_for_update()
-        .filter(agency_id__in=agencies)
-        .order_by("agency_id")
-        .values_list("agency_id", "seq")
-    )
-    return dict(rows)
+def _bump_counters(agencies: list[int]) -> dict[int, int]:
+    """Bump the agencies' existing stream counters in one statement; ``{agency: new
+    seq}``. Where rows can be locked (PostgreSQL), they are locked in agency order
+    first, so that concurrent appends never deadlock each other; SQLite runs one
+    writer at a time."""
+    table = connection.ops.quote_name(StreamCounter._meta.db_table)
+    listed = ", ".join(["%s"] * len(agencies))
+    chosen = f"agency_id IN ({listed})"
+    if connection.features.has_select_for_update:
+        chosen = (
+            f"agency_id IN (SELECT agency_id FROM {table} WHERE {chosen} "  # noqa: S608
+            "ORDER BY agency_id FOR UPDATE)"
+        )
+    sql = f"UPDATE {table} SET seq = seq + 1 WHERE {chosen} RETURNING agency_id, seq"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(agencies))
+        return dict(cursor.fetchall())
 
 
 def publish(grown: dict[int, int]) -> None:
     """Nudge each agency's live sockets; losing this loses nothing (they read their
-    stream). It carries only the agency's own new ``seq``, never the event."""
+    stream). It carries only the agency's own new ``seq``, never the event.
+
+    Under the ASGI server the nudge is handed to the server's event loop (where the
+    channel layer lives) and the request answers at once, without waiting for it."""
     layer = get_channel_layer()
-    if layer is not None:
+    if layer is None:
+        return
+    loop = _serving_loop()
+    if loop is not None:
+        asyncio.run_coroutine_threadsafe(_nudge(layer, grown), loop)
+    else:
         async_to_sync(_nudge)(layer, grown)
+
+
+def _serving_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop of the ASGI server this sync thread serves, if any (where
+    ``async_to_sync`` would run the nudge and wait for it)."""
+    local = SyncToAsync.threadlocal
+    if getattr(local, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop = getattr(local, "main_event_loop", None)
+    return loop if loop is not None and loop.is_running() else None
 
 
 async def _nudge(layer, grown: dict[int, int]) -> None:

@@ -122,24 +122,29 @@ def referrals_visible_to(member: Membership) -> QuerySet[Referral]:
     )
 
 
-def _referral_by_id(referral_id) -> Referral | None:
-    """One referral with its survivor and statuses, not yet decided on: only
-    ``access.decide_one`` says whether the member may see it."""
+def _referral_by_id(referral_id, *, lock_statuses: bool = False) -> Referral | None:
+    """One referral with its survivor and statuses (locked with ``select_for_update``
+    for a change), not yet decided on: only ``access.decide_one`` says whether the
+    member may see it."""
+    statuses = RecipientStatus.objects.order_by("agency_id")
+    if lock_statuses:
+        statuses = statuses.select_for_update()
     return (
         Referral.objects.select_related("survivor")
-        .prefetch_related(
-            Prefetch("recipients", queryset=RecipientStatus.objects.order_by("agency_id"))
-        )
+        .prefetch_related(Prefetch("recipients", queryset=statuses))
         .filter(pk=referral_id)
         .first()
     )
 
 
-def referral_visible(member: Membership, referral_id) -> tuple[Referral, access.Decision]:
+def referral_visible(
+    member: Membership, referral_id, *, lock_statuses: bool = False
+) -> tuple[Referral, access.Decision]:
     """One referral the member's agency may see, and the decision on it; "missing"
-    and "not yours" both raise ``NotFound``. Not audited: the caller audits what it
-    shows (``access_referral``) or writes (a service)."""
-    referral = _referral_by_id(referral_id)
+    and "not yours" both raise ``NotFound``. With ``lock_statuses`` its statuses are
+    locked before the decision, so a change decides on the state it will change. Not
+    audited: the caller audits what it shows (``access_referral``) or writes (a service)."""
+    referral = _referral_by_id(referral_id, lock_statuses=lock_statuses)
     decision = None
     if referral is not None:
         decision = access.decide_one(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 
@@ -70,6 +71,18 @@ def origin_allowed(scope) -> bool:
     origin = origins[0].decode("latin-1").strip().rstrip("/").lower()
     allowed = {o.strip().rstrip("/").lower() for o in settings.WEBSOCKET_ALLOWED_ORIGINS}
     return origin != "null" and origin in allowed
+
+
+@functools.lru_cache(maxsize=1024)
+def _wire(event: event_stream.StreamEvent) -> str:
+    """An event's text frame (what ``send_json`` would send), encoded once for every
+    socket that receives it."""
+    return json.dumps(event_stream.event_payload(event))
+
+
+def _dropped_quietly(read: asyncio.Future) -> None:
+    if not read.cancelled():
+        read.exception()  # marks it retrieved; an awaited read still raises it
 
 
 class EventsConsumer(AsyncJsonWebsocketConsumer):
@@ -196,18 +209,25 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def _pump(self, known: int = 0) -> bool:
         """Deliver every deliverable event after ``last_seq``; False if the socket ended.
 
-        The member and credential are re-checked before each batch, and the batch is
-        read through the access rule now (both shared with the process's other
-        sockets, see ``coordination.live.sharing``)."""
+        The member and credential are re-checked before each batch is delivered, and the
+        batch is read through the access rule now (both shared with the process's other
+        sockets, see ``coordination.live.sharing``). The read starts with the check, not
+        after it: nothing is sent unless the check passes."""
         shared = sharing.loader()
         async with self.pump_lock:
             while not self.closing:
+                reading = asyncio.ensure_future(
+                    shared.events_after(self.member, self.last_seq, known=known)
+                )
+                # If the check fails, the read's outcome is dropped unread: say so.
+                reading.add_done_callback(_dropped_quietly)
                 if not await shared.entitled(self.member.pk, self.credential):
+                    reading.cancel()  # (a shared read goes on for the sockets it serves)
                     await self._end("session_ended")
                     return False
-                batch = await shared.events_after(self.member, self.last_seq, known=known)
+                batch = await reading
                 for event in batch.events:
-                    await self.send_json(event_stream.event_payload(event))
+                    await self.send(text_data=_wire(event))
                 self.last_seq = batch.last_seq
                 if not batch.more:
                     return True

@@ -6,9 +6,7 @@ and its outbox event(s); statuses change only through ``statuses.status_move``.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, prefetch_related_objects
-
-from agencies.errors import Erased, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from agencies.errors import Erased, Forbidden, InvalidInput, PreconditionFailed
 from agencies.models import Membership, Role
 from agencies.selectors import recipient_agencies
 from audit.models import Action
@@ -79,13 +77,6 @@ def referral_create(
     return referral
 
 
-def _refresh_recipients(referral: Referral) -> None:
-    referral._prefetched_objects_cache.pop("recipients", None)
-    prefetch_related_objects(
-        [referral], Prefetch("recipients", queryset=RecipientStatus.objects.order_by("agency_id"))
-    )
-
-
 @unit
 def referral_transition(
     *,
@@ -110,13 +101,9 @@ def referral_transition(
     text = (outcome if spec.needs == "outcome" else reason or "").strip()
     if spec.needs and not text:
         raise InvalidInput(fields={spec.needs: ["Required for this action."]})
-    referral = selectors.referrals_visible_to(actor).filter(pk=referral_id).first()
-    if referral is None:
-        raise NotFound
-    # Lock the referral's statuses so the ETag check and the moves see one state.
-    locked = list(RecipientStatus.objects.select_for_update().filter(referral=referral))
-    _refresh_recipients(referral)
-    decision = access.decide(actor.agency_id, [referral], role=actor.role, member_id=actor.pk)
+    # Its statuses locked before the decision: the ETag check and the moves see one state.
+    referral, decision = selectors.referral_visible(actor, referral_id, lock_statuses=True)
+    locked = list(referral.recipients.all())
     release = decision.release(referral)
     if spec.by == states.REFERRER:
         if release.relation != access.REFERRER or actor.role != Role.LIAISON:
@@ -149,8 +136,7 @@ def referral_transition(
             **(release.audit_detail() if disclosed else {}),
         },
     )
-    _refresh_recipients(referral)
-    return referral, decision
+    return referral, decision  # its recipients moved in place by status_move
 
 
 @unit
@@ -164,8 +150,7 @@ def referral_open(*, actor: Membership, referral_id, audit_action: str = Action.
     own = next(r for r in referral.recipients.all() if r.agency_id == actor.agency_id)
     if own.status != states.REQUESTED:
         return referral, decision
-    status_move(own, "receive", user=actor.user)
-    _refresh_recipients(referral)
+    status_move(own, "receive", user=actor.user)  # moves ``own`` in place
     return referral, decision
 
 
@@ -174,9 +159,7 @@ def note_add(*, actor: Membership, referral_id, text: str):
     """A recipient caseworker or the referrer's liaison adds a case note (its text
     checked by the face against ``coordination.inputs.NOTE``). Audits ``create``;
     emits ``note.added``."""
-    referral = selectors.referrals_visible_to(actor).filter(pk=referral_id).first()
-    if referral is None:
-        raise NotFound
+    referral, _ = selectors.referral_visible(actor, referral_id)
     if actor.role not in (Role.CASEWORKER, Role.LIAISON):
         raise Forbidden("Only caseworkers and liaisons add case notes.")
     note = CaseNote.objects.create(

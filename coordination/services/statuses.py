@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
 from consent.models import Survivor
 from coordination import access, outbox, states
 from coordination.models import Event, RecipientStatus, StatusChange
@@ -10,31 +14,55 @@ from coordination.models import Event, RecipientStatus, StatusChange
 def status_move(
     recipient: RecipientStatus, action: str, *, user=None, reason: str = ""
 ) -> RecipientStatus:
-    """Lock the row, check the transition table, bump the version (and stamp the first
-    acceptance), write the history row and the outbox event; runs in the caller's
-    transaction."""
-    locked = RecipientStatus.objects.select_for_update().get(pk=recipient.pk)
-    target = states.next_status(action, locked.status)
-    change = StatusChange.objects.create(
-        recipient_status=locked,
-        from_status=locked.status,
+    """Check the transition table, bump the version (and stamp the first acceptance),
+    write the history row and the outbox event; runs in the caller's transaction and
+    returns ``recipient`` updated.
+
+    The row changes only if it still holds the status and version the caller read (one
+    conditional UPDATE, which waits for and re-checks a concurrent writer's row lock);
+    if it no longer does, it is locked (``select_for_update``) and read again first.
+    """
+    now = timezone.now()
+    target = states.next_status(action, recipient.status)
+    if not _moved(recipient, target, now):
+        # Moved by another transaction since the caller read it: lock, read, check again.
+        current = RecipientStatus.objects.select_for_update().get(pk=recipient.pk)
+        recipient.status, recipient.version = current.status, current.version
+        recipient.accepted_at = current.accepted_at
+        target = states.next_status(action, recipient.status)
+        _moved(recipient, target, now)  # locked now: it holds what was just read
+    StatusChange.objects.create(
+        at=now,
+        recipient_status=recipient,
+        from_status=recipient.status,
         to_status=target,
         action=action,
         actor=user,
         reason=reason,
     )
-    locked.status = target
-    locked.version += 1
-    if target == states.ACCEPTED and locked.accepted_at is None:
-        locked.accepted_at = change.at
-    locked.save(update_fields=["status", "version", "updated_at", "accepted_at"])
+    recipient.status, recipient.version = target, recipient.version + 1
     outbox.emit(
         kind=Event.kind_for_status(target),
         referral=recipient.referral,
-        agency_id=locked.agency_id,
+        agency_id=recipient.agency_id,
         status=target,
     )
-    return locked
+    return recipient
+
+
+def _moved(recipient: RecipientStatus, target: str, now) -> bool:
+    """Move the row to ``target`` at ``now`` if it still holds what ``recipient`` read."""
+    first_acceptance = {}
+    if target == states.ACCEPTED:
+        first_acceptance["accepted_at"] = Coalesce(F("accepted_at"), Value(now))
+    moved = RecipientStatus.objects.filter(
+        pk=recipient.pk, status=recipient.status, version=recipient.version
+    ).update(status=target, version=F("version") + 1, updated_at=now, **first_acceptance)
+    if moved:
+        recipient.updated_at = now
+        if first_acceptance and recipient.accepted_at is None:
+            recipient.accepted_at = now
+    return bool(moved)
 
 
 def _follow_consent(survivor: Survivor, action: str, *, when_visible: bool):
