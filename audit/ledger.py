@@ -41,6 +41,29 @@ _ACTOR_FIELDS = (
 )
 
 
+def disclosed(object_id, survivor_ref, categories, consent_ids, detail) -> list[tuple]:
+    """(object_id, survivor_ref, categories, consent_ids) of each line an allowed read
+    makes, from its entry's values: the verifier's row loop calls it on raw rows."""
+    lines = []
+    if survivor_ref and consent_ids:
+        lines.append((object_id, survivor_ref, list(categories), list(consent_ids)))
+    if not isinstance(detail, dict):
+        return lines
+    filters = detail.get("filters") if isinstance(detail.get("filters"), dict) else {}
+    items = detail.get("items", filters.get("items", []))
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and item.get("ref") and item.get("consents"):
+            lines.append(
+                (
+                    str(item.get("referral", "")),
+                    item["ref"],
+                    sorted(item.get("categories", [])),
+                    sorted(item["consents"]),
+                )
+            )
+    return lines
+
+
 def disclosures_of(entry) -> Iterator[dict]:
     """The ledger lines an entry makes (none for most entries)."""
     if entry.outcome != Outcome.ALLOWED or entry.action not in READS:
@@ -52,26 +75,17 @@ def disclosures_of(entry) -> Iterator[dict]:
         "object_type": entry.object_type,
         **{name: getattr(entry, name) for name in _ACTOR_FIELDS},
     }
-    if entry.survivor_ref and entry.consent_ids:
+    subjects = disclosed(
+        entry.object_id, entry.survivor_ref, entry.categories, entry.consent_ids, entry.detail
+    )
+    for object_id, survivor_ref, categories, consent_ids in subjects:
         yield {
             **common,
-            "object_id": entry.object_id,
-            "survivor_ref": entry.survivor_ref,
-            "categories": list(entry.categories),
-            "consent_ids": list(entry.consent_ids),
+            "object_id": object_id,
+            "survivor_ref": survivor_ref,
+            "categories": categories,
+            "consent_ids": consent_ids,
         }
-    detail = entry.detail if isinstance(entry.detail, dict) else {}
-    filters = detail.get("filters") if isinstance(detail.get("filters"), dict) else {}
-    items = detail.get("items", filters.get("items", []))
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and item.get("ref") and item.get("consents"):
-            yield {
-                **common,
-                "object_id": str(item.get("referral", "")),
-                "survivor_ref": item["ref"],
-                "categories": sorted(item.get("categories", [])),
-                "consent_ids": sorted(item["consents"]),
-            }
 
 
 def index_disclosures(entry) -> int:
