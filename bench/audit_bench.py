@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import statistics
 import sys
@@ -117,13 +118,25 @@ def build(upto: int, rng: random.Random, refs: list[str], batch: int = 5000) -> 
     return time.perf_counter() - started
 
 
-def verify_throughput(workers: int) -> tuple[float, int, bool]:
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the verifying workers)."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def verify_throughput(workers: int) -> tuple[float, int, bool, float]:
+    """(entries/s, entries, verified, CPU µs per entry). On a shared machine the CPU
+    time per entry is the steadier figure: entries/s falls with other processes' load."""
     from audit.verify import verify_chain
 
-    started = time.perf_counter()
+    cpu, started = _cpu_seconds(), time.perf_counter()
     result = verify_chain(workers=workers)
     elapsed = time.perf_counter() - started
-    return result.checked / elapsed, result.checked, result.ok
+    per_entry = (_cpu_seconds() - cpu) / max(result.checked, 1) * 1e6
+    return result.checked / elapsed, result.checked, result.ok, per_entry
 
 
 FILTERS = {
@@ -239,12 +252,14 @@ def _run(args, connection) -> int:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
-        rate, checked, ok = verify_throughput(args.workers)
+        load = os.getloadavg()[0]
+        rate, checked, ok, cpu = verify_throughput(args.workers)
         filters = measure_filters(client, args.runs)
-        figures[size] = (rate, filters)
+        figures[size] = (rate, filters, cpu, load)
         print(
             f"\n== {size:,} entries (built in {built:.1f} s) ==\n"
-            f"verify: {checked:,} entries, ok={ok}, {rate:,.0f} entries/s",
+            f"verify: {checked:,} entries, ok={ok}, {rate:,.0f} entries/s, "
+            f"{cpu:.1f} µs CPU per entry (load average {load:.1f} before)",
             flush=True,
         )
         for name, (seconds, queries, rows) in filters.items():
@@ -261,6 +276,7 @@ def _run(args, connection) -> int:
     print(
         f"RESULT verify_entries_per_s={figures[args.large][0]:.0f} entries={args.large}"
         f" ok={verified_ok} workers={args.workers} nproc={os.cpu_count()}"
+        f" cpu_us_per_entry={figures[args.large][2]:.1f} load={figures[args.large][3]:.1f}"
         f" database={connection.vendor}",
         flush=True,
     )
