@@ -76,6 +76,8 @@ def chain_intact() -> tuple[bool, int]:
 
     sealer.flush()
     result = verify_chain()
+    if not result.ok:
+        print(f"chain broken at {result.first_bad_seq}: {result.reason}")
     return result.ok and result.pending == 0, result.checked
 
 
@@ -109,9 +111,11 @@ def main() -> None:
         if data_dir is not None:
             shutil.rmtree(data_dir, ignore_errors=True)
     assert sealings, "no sealing was timed"
-    held = [seconds * 1000 for seconds, _, _ in sealings]
-    waited = [seconds * 1000 for _, seconds, _ in sealings]
-    sealed = sum(count for _, _, count in sealings)
+    held = [sealing[0] * 1000 for sealing in sealings]
+    waited = [sealing[1] * 1000 for sealing in sealings]
+    sealed = sum(sealing[2] for sealing in sealings)
+    in_sql = [sealing[3] * 1000 for sealing in sealings]
+    statements = percentile([sealing[4] for sealing in sealings], 0.5)
     print(
         f"chain_bench: {connection.vendor}, {args.workers} Daphne(s), {args.clients} clients, "
         f"{seconds:g} s, nproc={os.cpu_count()}\n"
@@ -120,13 +124,17 @@ def main() -> None:
         f" ({sealed / len(sealings):.1f} per sealing)\n"
         f"  chain-head lock held ms: p50 {percentile(held, 0.5):.2f}  p99 "
         f"{percentile(held, 0.99):.2f}  max {max(held):.2f}\n"
+        f"  of which in SQL ms:      p50 {percentile(in_sql, 0.5):.2f}  p99 "
+        f"{percentile(in_sql, 0.99):.2f}  ({statements:.0f} statements, p50)\n"
         f"  waited for it ms:        p50 {percentile(waited, 0.5):.2f}  p99 "
         f"{percentile(waited, 0.99):.2f}\n"
-        f"  chain afterwards: {entries} entries, intact and all sealed: {intact}"
+        f"  chain afterwards: {entries} entries, intact and all sealed: {intact}\n"
+        f"  load average: {' '.join(f'{load:.1f}' for load in os.getloadavg())}"
     )
     print(
         f"RESULT lock_hold_p50_ms={percentile(held, 0.5):.2f} "
-        f"lock_hold_p99_ms={percentile(held, 0.99):.2f} clients={args.clients} "
+        f"lock_hold_p99_ms={percentile(held, 0.99):.2f} "
+        f"in_sql_p50_ms={percentile(in_sql, 0.5):.2f} clients={args.clients} "
         f"workers={args.workers} sealings={len(sealings)} "
         f"entries_per_sealing={sealed / len(sealings):.1f} reads_per_s={reads / elapsed:.0f} "
         f"chain_ok={intact} nproc={os.cpu_count()} database={connection.vendor}",
