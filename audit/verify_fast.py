@@ -44,13 +44,18 @@ _SORTED = orjson.OPT_SORT_KEYS
 _SHORT = 64  # JSON texts up to this length are parsed once and remembered
 
 
+# The time as text, not a datetime the row loop would only format back: SQLite's
+# stored text; PostgreSQL's instant already in the canonical form (UTC, microseconds).
+_AT_TEXT = {
+    "sqlite": "CAST({} AS TEXT)",
+    "postgresql": """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+}
+
+
 def _columns(names) -> str:
     quote = connection.ops.quote_name
-    if connection.vendor == "sqlite":
-        # The stored text itself: Django's converter would parse it into a datetime
-        # only for canonical_at to format it back.
-        return ", ".join(f"CAST({quote(n)} AS TEXT)" if n == "at" else quote(n) for n in names)
-    return ", ".join(quote(n) for n in names)
+    at = _AT_TEXT.get(connection.vendor, "{}")
+    return ", ".join(at.format(quote(n)) if n == "at" else quote(n) for n in names)
 
 
 def _select(table: str, names, key: str, order: str) -> str:
@@ -157,10 +162,11 @@ def _fast_range(lo, hi, previous, pinned, window):
             expected: list[tuple] = []
             for row in rows:
                 at = row[at_i]
-                if type(at) is str and len(at) == 26 and at[10] == " ":
-                    at = f"{at[:10]}T{at[11:]}Z"  # SQLite's text, made canonical
-                else:
-                    at = canonical_at(at)
+                if type(at) is not str or len(at) != 27 or at[10] != "T" or at[26] != "Z":
+                    if type(at) is str and len(at) == 26 and at[10] == " ":
+                        at = f"{at[:10]}T{at[11:]}Z"  # SQLite's text, made canonical
+                    else:
+                        at = canonical_at(at)
                 categories, consent_ids, detail = row[categories_i], row[consents_i], row[detail_i]
                 if type(categories) is str:
                     categories = parsed[categories]
