@@ -14,6 +14,7 @@ handed to the walk.
 
 from __future__ import annotations
 
+import bisect
 import gc
 import hashlib
 from operator import itemgetter
@@ -148,6 +149,7 @@ def _fast_range(lo, hi, previous, pinned, window):
     )
     outcome_i, action_i, request_i = _COLUMN["outcome"], _COLUMN["action"], _COLUMN["request_id"]
     object_i, ref_i = _COLUMN["object_id"], _COLUMN["survivor_ref"]
+    signed = _Signed(lo, hi, pinned, window)
     with connection.cursor() as cursor, connection.cursor() as ledger_cursor:
         ledger = _Ledger(ledger_cursor, lo, hi, parsed)
         cursor.execute(sql, [lo, hi])
@@ -201,6 +203,8 @@ def _fast_range(lo, hi, previous, pinned, window):
                         common = _COMMON(row)
                         expected += [common + subject for subject in subjects]
                 previous = digest
+            if not _signed(rows, next_seq, signed):
+                return None
             # The ledger, read in id order, goes on with exactly this chunk's lines.
             stored = ledger.take_upto(next_seq + count - 1)
             if [line[1:] for line in stored] != expected and not _same_lines(stored, expected):
@@ -210,12 +214,6 @@ def _fast_range(lo, hi, previous, pinned, window):
                 last_id, lines = stored[-1][0], lines + len(stored)
             next_seq += count
         if next_seq <= hi or not ledger.exhausted():
-            return None
-    for seq, digest in pinned.items():
-        if lo <= seq <= hi and _hash_of(seq) != digest:
-            return None
-    for seq, prefix in window.items():
-        if lo <= seq <= hi and not (_hash_of(seq) or "").startswith(prefix):
             return None
     result.checked = hi - lo + 1
     result.last_hash = previous
@@ -236,6 +234,25 @@ def _same_lines(stored: list[tuple], expected: list[tuple]) -> bool:
     return [canonical(line[1:]) for line in stored] == [canonical(line) for line in expected]
 
 
-def _hash_of(seq: int) -> str | None:
-    """The stored hash of entry ``seq`` (a checkpoint's; a handful per range)."""
-    return AuditEntry.objects.filter(seq=seq).values_list("hash", flat=True).first()
+class _Signed:
+    """What the signed checkpoints say of a range's entries, in seq order: the whole
+    hash (a checkpoint's own entry) or its first digits (an exported checkpoint's
+    window, which covers every entry up to the newest exported checkpoint)."""
+
+    def __init__(self, lo: int, hi: int, pinned: dict[int, str], window: dict[int, str]):
+        said = [(seq, prefix, False) for seq, prefix in window.items() if lo <= seq <= hi]
+        said += [(seq, digest, True) for seq, digest in pinned.items() if lo <= seq <= hi]
+        self.said = sorted(said)
+        self.seqs = [seq for seq, _, _ in self.said]
+
+
+def _signed(rows: list[tuple], first: int, signed: _Signed) -> bool:
+    """Whether the stored hashes of a chunk of consecutive entries from ``first`` on
+    are (or begin with) what the checkpoints signed for them."""
+    start = bisect.bisect_left(signed.seqs, first)
+    end = bisect.bisect_right(signed.seqs, first + len(rows) - 1)
+    for seq, said, whole in signed.said[start:end]:
+        stored = rows[seq - first][-1]
+        if (stored != said) if whole else not stored.startswith(said):
+            return False
+    return True
