@@ -81,6 +81,17 @@ def chain_intact() -> tuple[bool, int]:
     return result.ok and result.pending == 0, result.checked
 
 
+def finish(figures: dict, intact: bool) -> None:
+    """Print the RESULT line, the core count and database beside the figures, and exit
+    (1 when the chain is not intact afterwards)."""
+    from django.db import connection
+
+    figures = {**figures, "chain_ok": intact, "nproc": os.cpu_count()}
+    figures["database"] = connection.vendor
+    print("RESULT " + " ".join(f"{name}={value}" for name, value in figures.items()), flush=True)
+    sys.exit(0 if intact else 1)
+
+
 def main() -> None:
     parser = parse(__doc__.split("\n\n")[0], seconds=20.0, quick_seconds=8.0)
     parser.add_argument("--workers", type=int, default=2, help="Daphne processes")
@@ -131,16 +142,19 @@ def main() -> None:
         f"  chain afterwards: {entries} entries, intact and all sealed: {intact}\n"
         f"  load average: {' '.join(f'{load:.1f}' for load in os.getloadavg())}"
     )
-    print(
-        f"RESULT lock_hold_p50_ms={percentile(held, 0.5):.2f} "
-        f"lock_hold_p99_ms={percentile(held, 0.99):.2f} "
-        f"in_sql_p50_ms={percentile(in_sql, 0.5):.2f} clients={args.clients} "
-        f"workers={args.workers} sealings={len(sealings)} "
-        f"entries_per_sealing={sealed / len(sealings):.1f} reads_per_s={reads / elapsed:.0f} "
-        f"chain_ok={intact} nproc={os.cpu_count()} database={connection.vendor}",
-        flush=True,
+    finish(
+        {
+            "lock_hold_p50_ms": f"{percentile(held, 0.5):.2f}",
+            "lock_hold_p99_ms": f"{percentile(held, 0.99):.2f}",
+            "in_sql_p50_ms": f"{percentile(in_sql, 0.5):.2f}",
+            "clients": args.clients,
+            "workers": args.workers,
+            "sealings": len(sealings),
+            "entries_per_sealing": f"{sealed / len(sealings):.1f}",
+            "reads_per_s": f"{reads / elapsed:.0f}",
+        },
+        intact,
     )
-    sys.exit(0 if intact else 1)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ core count is printed beside the figures, which mean little where the workers ha
 cores of their own.
 
 Ends with ``RESULT workers_1_rps=… workers_2_rps=… workers_4_rps=… scaling_2=…
-scaling_4=… nproc=… database=…`` (the median of the rounds).
+scaling_4=… clients=… chain_ok=… nproc=… database=…`` (the medians of the rounds).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import _servers
-from bench.chain_bench import WARMUP, chain_intact, parse, prepare, reader
+from bench.chain_bench import WARMUP, chain_intact, finish, parse, prepare, reader
 
 WORKERS = (1, 2, 4)
 
@@ -61,14 +61,15 @@ def main() -> None:
         f"{seconds:g} s, nproc={os.cpu_count()}; chain afterwards: {entries} entries, "
         f"intact and all sealed: {intact}"
     )
-    print(
-        f"RESULT workers_1_rps={rps[1]:.1f} workers_2_rps={rps[2]:.1f} "
-        f"workers_4_rps={rps[4]:.1f} scaling_2={rps[2] / rps[1]:.2f} "
-        f"scaling_4={rps[4] / rps[1]:.2f} clients={args.clients} nproc={os.cpu_count()} "
-        f"database={connection.vendor}",
-        flush=True,
+    finish(
+        {
+            **{f"workers_{n}_rps": f"{rate:.1f}" for n, rate in rps.items()},
+            "scaling_2": f"{rps[2] / rps[1]:.2f}",
+            "scaling_4": f"{rps[4] / rps[1]:.2f}",
+            "clients": args.clients,
+        },
+        intact,
     )
-    sys.exit(0 if intact else 1)
 
 
 if __name__ == "__main__":
