@@ -4,12 +4,13 @@ It answers only "all good" (a ``RangeResult``) or "look closer" (``None``); the
 entry-by-entry walk in ``audit.verify_range`` then names the first bad entry, so the
 two give the same verdict and this one need not say where. Per chunk of rows it checks
 in bulk what needs no per-row Python (the seqs run on, each ``prev_hash`` is its
-predecessor's ``hash``, the signed checkpoints' entries, the disclosure ledger line
-for line); per row it does only the hash: the canonical bytes (orjson, byte-identical
-to ``audit.chain.canonical_bytes``, tests/audit/test_canonical.py) of the stored
-values, with the stored time read as text (SQLite) instead of converted to a datetime
-and back. A row whose hash differs is tried with the definition before the range is
-handed to the walk.
+predecessor's ``hash``, the hashes the signed checkpoints and their windows name —
+from the rows in hand, not a query each —, the disclosure ledger line for line); per
+row it does only the hash: the canonical bytes (orjson, byte-identical to
+``audit.chain.canonical_bytes``, tests/audit/test_canonical.py) of the stored values,
+with the time read as text (SQLite's stored text; PostgreSQL's formatted in UTC by the
+server) instead of converted to a datetime and back. A row whose hash differs is tried
+with the definition before the range is handed to the walk.
 """
 
 from __future__ import annotations
