@@ -35,6 +35,8 @@ LEDGER_FIELDS = (
     "basis",
     "emergency_access_ids",
 )
+# What ``disclosed`` says of each line, in this order; the rest is its entry's.
+_SUBJECT_FIELDS = LEDGER_FIELDS[LEDGER_FIELDS.index("object_id") :]
 CONSENT = "consent"
 EMERGENCY = "emergency"
 _ACTOR_FIELDS = (
@@ -44,6 +46,38 @@ _ACTOR_FIELDS = (
     "actor_agency",
     "actor_role",
 )
+
+
+def disclosed(object_id, survivor_ref, categories, consent_ids, detail) -> list[tuple]:
+    """(object_id, survivor_ref, categories, consent_ids, basis, emergency_access_ids) of
+    each line an allowed read makes, from its entry's values: the verifier's row loop
+    calls it on raw rows."""
+    lines = []
+    detail = detail if isinstance(detail, dict) else {}
+    emergency = _emergency_ids(detail)
+    if survivor_ref and (consent_ids or emergency):
+        basis = EMERGENCY if emergency else CONSENT
+        lines.append(
+            (object_id, survivor_ref, list(categories), list(consent_ids), basis, emergency)
+        )
+    filters = detail.get("filters") if isinstance(detail.get("filters"), dict) else {}
+    items = detail.get("items", filters.get("items", []))
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or not item.get("ref"):
+            continue
+        emergency = _emergency_ids(item)
+        if item.get("consents") or emergency:
+            lines.append(
+                (
+                    str(item.get("referral", "")),
+                    item["ref"],
+                    sorted(item.get("categories", [])),
+                    sorted(item.get("consents") or []),
+                    EMERGENCY if emergency else CONSENT,
+                    emergency,
+                )
+            )
+    return lines
 
 
 def disclosures_of(entry) -> Iterator[dict]:
@@ -57,41 +91,16 @@ def disclosures_of(entry) -> Iterator[dict]:
         "object_type": entry.object_type,
         **{name: getattr(entry, name) for name in _ACTOR_FIELDS},
     }
-    detail = entry.detail if isinstance(entry.detail, dict) else {}
-    emergency = _emergency_ids(detail)
-    if entry.survivor_ref and (entry.consent_ids or emergency):
-        yield {
-            **common,
-            "object_id": entry.object_id,
-            "survivor_ref": entry.survivor_ref,
-            "categories": list(entry.categories),
-            "consent_ids": list(entry.consent_ids),
-            **_basis(emergency),
-        }
-    filters = detail.get("filters") if isinstance(detail.get("filters"), dict) else {}
-    items = detail.get("items", filters.get("items", []))
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict) or not item.get("ref"):
-            continue
-        emergency = _emergency_ids(item)
-        if item.get("consents") or emergency:
-            yield {
-                **common,
-                "object_id": str(item.get("referral", "")),
-                "survivor_ref": item["ref"],
-                "categories": sorted(item.get("categories", [])),
-                "consent_ids": sorted(item.get("consents") or []),
-                **_basis(emergency),
-            }
+    subjects = disclosed(
+        entry.object_id, entry.survivor_ref, entry.categories, entry.consent_ids, entry.detail
+    )
+    for subject in subjects:
+        yield {**common, **dict(zip(_SUBJECT_FIELDS, subject, strict=True))}
 
 
 def _emergency_ids(detail: dict) -> list[str]:
     found = detail.get("emergency_access")
     return sorted(str(i) for i in found) if isinstance(found, list) else []
-
-
-def _basis(emergency: list[str]) -> dict:
-    return {"basis": EMERGENCY if emergency else CONSENT, "emergency_access_ids": emergency}
 
 
 def index_disclosures(entry) -> int:

@@ -132,3 +132,39 @@ class Loopback:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def load(ports: list[int], headers: dict, path: str, clients: int, seconds: float):
+    """GETs of ``path`` from ``clients`` threads for ``seconds``, client k on its own
+    keep-alive connection to ``ports[k % len(ports)]`` (no balancer: each Daphne gets
+    its share of the clients). Returns (requests answered 200, seconds until the last
+    one); any other answer or a connection error fails the run."""
+    import threading
+
+    done = [0] * clients
+    failures: list[str] = []
+    started = time.perf_counter()
+    stop = time.monotonic() + seconds
+
+    def client(k: int) -> None:
+        http = Loopback(ports[k % len(ports)], headers)
+        try:
+            while time.monotonic() < stop:
+                status, _, _ = http.call("GET", path)
+                if status != 200:
+                    failures.append(str(status))
+                    return
+                done[k] += 1
+        except OSError as error:
+            failures.append(type(error).__name__)
+        finally:
+            http.close()
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + WAIT)
+    elapsed = time.perf_counter() - started
+    assert not failures, f"load on {ports}: {failures[:3]}"
+    return sum(done), elapsed

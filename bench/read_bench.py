@@ -175,33 +175,7 @@ def interleaved(calls: dict, count: int, limit: float) -> dict[str, list[float]]
 def throughput(port: int, headers: dict, path: str, window: float) -> tuple[int, float]:
     """Detail reads from CLIENTS threads, each on its own keep-alive connection, for
     ``window`` seconds: (requests answered 200, seconds until the last one)."""
-    done = [0] * CLIENTS
-    failures: list[str] = []
-    started = time.perf_counter()
-    stop = time.monotonic() + window
-
-    def client(k: int) -> None:
-        http = Loopback(port, headers)
-        try:
-            while time.monotonic() < stop:
-                status, _, _ = http.call("GET", path)
-                if status != 200:
-                    failures.append(str(status))
-                    return
-                done[k] += 1
-        except OSError as error:
-            failures.append(type(error).__name__)
-        finally:
-            http.close()
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(window + _servers.WAIT)
-    elapsed = time.perf_counter() - started
-    assert not failures, f"throughput on {port}: {failures[:3]}"
-    return sum(done), elapsed
+    return _servers.load([port], headers, path, CLIENTS, window)
 
 
 def over_http(plan: dict, ports: tuple[int, int], world: dict, bare: dict, pw: dict) -> dict:

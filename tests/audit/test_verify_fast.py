@@ -4,8 +4,10 @@ hands every other range to the walk (which names the first bad entry)."""
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit import verify_fast
+from audit.models import AuditEntry
 from audit.recorder import Actor, record
 from audit.verify_range import _exact_range, verify_range
 from tests.audit.test_verify import _ledger_tamper, tamper
@@ -114,3 +116,36 @@ def test_a_pinned_checkpoint_that_differs_is_handed_to_the_walk():
     _trail()
     assert verify_fast.fast_range(1, ENTRIES, None, {4: "f" * 64}, {}) is None
     assert verify_range(1, ENTRIES, None, {4: "f" * 64}, {}).failure[0] == 4
+
+
+def _window(hashes: dict[int, str], wrong: int | None = None) -> dict[int, str]:
+    """An exported checkpoint's window over every entry (its first 16 digits each),
+    one of them altered."""
+    return {seq: ("0" * 16 if seq == wrong else digest[:16]) for seq, digest in hashes.items()}
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 1000])
+def test_a_window_over_every_entry_is_checked_from_the_rows_read(chunk, monkeypatch):
+    monkeypatch.setattr(verify_fast, "CHUNK", chunk)
+    _trail()
+    hashes = dict(AuditEntry.objects.values_list("seq", "hash"))
+    pinned = {ENTRIES: hashes[ENTRIES]}
+    with CaptureQueriesContext(connection) as plain:
+        assert verify_fast.fast_range(1, ENTRIES, None, {}, {}) is not None
+    with CaptureQueriesContext(connection) as signed:
+        assert verify_fast.fast_range(1, ENTRIES, None, pinned, _window(hashes)) is not None
+    # no query per signed entry: the hashes come from the rows the check reads anyway
+    assert len(signed) == len(plain)
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 1000])
+@pytest.mark.parametrize("wrong", [1, 5, ENTRIES])
+def test_an_entry_that_differs_from_its_window_is_handed_to_the_walk(wrong, chunk, monkeypatch):
+    monkeypatch.setattr(verify_fast, "CHUNK", chunk)
+    _trail()
+    window = _window(dict(AuditEntry.objects.values_list("seq", "hash")), wrong)
+    assert verify_fast.fast_range(1, ENTRIES, None, {}, window) is None
+    assert verify_range(1, ENTRIES, None, {}, window).failure == (
+        wrong,
+        "differs from a signed checkpoint",
+    )
