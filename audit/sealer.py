@@ -28,6 +28,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 
 from django.db import connection, transaction
 
@@ -43,6 +44,19 @@ LATEST = 0.75
 
 logger = logging.getLogger(__name__)
 SEALED_FIELDS = ["seq", "prev_hash", "hash", "field_changes"]
+# Work that follows the sealed entries, run after a sealing outside its transaction
+# (``audit.alert_watch.watch``, registered by ``AuditConfig.ready``). A failure is
+# logged and never undoes or blocks the sealing: each keeps its own mark.
+AFTER_SEALING: list[Callable[[], object]] = []
+
+
+def after_sealing() -> None:
+    """Run the ``AFTER_SEALING`` work (after a sealing committed)."""
+    for work in AFTER_SEALING:
+        try:
+            work()
+        except Exception:
+            logger.exception("%s failed after sealing; the next sealing retries", work)
 
 
 def _locked_head() -> ChainHead:
@@ -127,6 +141,7 @@ class _Batching:
             self.sealing, self.last = True, now
         try:
             seal_pending()
+            after_sealing()
         finally:
             self._sealed(now)
 
@@ -148,6 +163,7 @@ class _Batching:
             self.sealing, self.last = True, now
         try:
             seal_pending()
+            after_sealing()
         except Exception:  # logged; the next sealing (any process) seals what waits
             logger.exception("audit sealing failed; entries wait for the next sealing")
         finally:
@@ -185,7 +201,9 @@ def flush() -> list[AuditEntry]:
         _batching.last = time.monotonic()
     if timer is not None:
         timer.cancel()
-    return seal_pending()
+    sealed = seal_pending()
+    after_sealing()
+    return sealed
 
 
 def reset() -> None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
-from django.db.models import OuterRef, QuerySet
+from django.db.models import Count, OuterRef, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from consent.models import Consent
@@ -68,3 +69,17 @@ def granted_to(agency_id: int, *, survivor: OuterRef, at: datetime) -> QuerySet[
     """The active consents naming ``agency_id`` for the survivor ``survivor`` refers to
     (for an ``Exists`` subquery)."""
     return active_consents(at=at).filter(survivor_id=survivor, recipients=agency_id)
+
+
+def expiring_per_day(*, days: int, at: datetime | None = None) -> dict[date, int]:
+    """How many active consents expire on each of the next ``days`` days (UTC), counted
+    in SQL (the compliance dashboard's figure; counts only, no survivor)."""
+    now = moment(at)
+    rows = (
+        active_consents(at=now)
+        .filter(expires_at__lt=now + timedelta(days=days))
+        .annotate(day=TruncDate("expires_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+    )
+    return {row["day"]: row["n"] for row in rows}

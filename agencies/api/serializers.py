@@ -19,6 +19,9 @@ class AgencySerializer(serializers.ModelSerializer):
             "languages",
             "accepting_referrals",
             "capacity_note",
+            "hours_start",
+            "hours_end",
+            "timezone",
             "suspended",
         ]
 

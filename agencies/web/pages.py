@@ -31,6 +31,7 @@ NAVIGATION = {
     Role.CASEWORKER: [("web:inbox", "Inbox")],
     Role.COMPLIANCE_OFFICER: [
         ("web:audit", "Audit search"),
+        ("web:audit-dashboard", "Dashboard"),
         ("web:audit-verify", "Chain verification"),
         ("web:audit-ledger", "Disclosure ledger"),
     ],
