@@ -11,7 +11,7 @@ project's to add (``srn.oversight``): ``audit`` imports no other app.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Count
 from django.db.models.functions import TruncDate
@@ -73,7 +73,7 @@ def figures(*, days: int = DAYS) -> Figures:
     """The last ``days`` days (UTC), today included."""
     today = timezone.now().date()
     shown = _days(today, days)
-    since = datetime.combine(shown[0], datetime.min.time(), tzinfo=timezone.UTC)
+    since = datetime.combine(shown[0], datetime.min.time(), tzinfo=UTC)
     recent = AuditEntry.objects.filter(at__gte=since)
     accesses: dict[str, dict[date, int]] = {}
     rows = (

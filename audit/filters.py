@@ -86,8 +86,10 @@ class AlertFilter(django_filters.FilterSet):
     agency = django_filters.CharFilter(
         field_name="actor_agency", max_length=64, label="Agency (slug)"
     )
-    acknowledged = django_filters.BooleanFilter(
-        field_name="acknowledged_at", lookup_expr="isnull", exclude=True
+    acknowledged = django_filters.ChoiceFilter(
+        choices=[("true", "acknowledged"), ("false", "open")],
+        method="filter_acknowledged",
+        empty_label="any",
     )
     after = IntegerFilter(field_name="id", lookup_expr="gt", label="After alert id")
     since = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
@@ -96,6 +98,9 @@ class AlertFilter(django_filters.FilterSet):
     class Meta:
         model = Alert
         fields = []
+
+    def filter_acknowledged(self, queryset, name, value):
+        return queryset.filter(acknowledged_at__isnull=value == "false")
 
 
 def applied_filters(filterset: django_filters.FilterSet) -> dict[str, str]:

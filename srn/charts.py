@@ -41,7 +41,7 @@ def _self_contained(title: str, description: str):
     def rewrite(root):
         for parent in list(root.iter()):
             for child in list(parent):
-                if _tag(child) == "script":
+                if _tag(child) in ("script", ""):  # "": a comment (pygal's credits, URLs)
                     parent.remove(child)
         for element in root.iter():
             element.attrib.pop("style", None)

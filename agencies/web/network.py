@@ -54,7 +54,15 @@ class ProfileForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text="Earlier than the start: the hours run overnight.",
     )
-    timezone = forms.ChoiceField(choices=[(zone, zone) for zone in TIME_ZONES], label="Time zone")
+    timezone = forms.ChoiceField(
+        choices=[(zone, zone) for zone in TIME_ZONES], label="Time zone", required=False
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("timezone"):
+            cleaned.pop("timezone", None)  # not sent: the agency keeps its time zone
+        return cleaned
 
 
 class AgencyForm(ProfileForm):

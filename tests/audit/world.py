@@ -14,7 +14,8 @@ from django.core import mail
 from django.utils import timezone
 
 from agencies import invitations
-from audit.models import AuditEntry, Checkpoint, Disclosure
+from audit.models import Action, Alert, AuditEntry, Checkpoint, Disclosure
+from audit.recorder import record
 from audit.verify import checkpoint_write
 from consent import services as consent_services
 from consent.categories import SURVIVOR_PII_FIELDS
@@ -81,7 +82,17 @@ def build_world(members, agencies) -> dict:
     caseworker.save(update_fields=["email"])
     invitations.password_reset_request(username=caseworker.username)
     reset_token = re.search(r"/invitations/([^/]+)/", mail.outbox[-1].body).group(1)
+    # An access alert to review: an emergency access raises one (audit.alert_watch).
+    record(
+        action=Action.EMERGENCY_ACCESS,
+        actor=members["caseworker"].as_actor(),
+        object_type="referral",
+        object_id=referral.pk,
+        survivor_ref=survivor.ref,
+        categories=["location"],
+    )
     return {
+        "alert": Alert.objects.get().pk,
         "suspended_agency": suspended.pk,
         "shelter_agency": agencies["shelter"].pk,
         "reset_token": reset_token,
