@@ -1,9 +1,10 @@
 """The access-alert rules (DESIGN.md "Oversight"), evaluated incrementally.
 
-After each sealing (``audit.sealer.AFTER_SEALING``, outside the sealing transaction)
-the watch counts the sealed entries it has not counted yet — the entries after its
-mark, in chain order, never a rescan of the trail — into small per-member, per-hour
-tallies, and raises an alert when a tally reaches its rule's threshold:
+As each batch of entries is sealed (``audit.sealer.IN_SEALING``: in the sealing's
+transaction, in a savepoint of its own) the watch counts the sealed entries it has not
+counted yet — the entries after its mark, in chain order, never a rescan of the trail
+— into small per-member, per-hour tallies, and raises an alert when a tally reaches
+its rule's threshold:
 
 - ``survivors_per_hour``: one member opening the records of more than
   ``ALERT_SURVIVORS_PER_HOUR`` distinct survivors in a clock hour (UTC) — allowed
@@ -16,18 +17,19 @@ tallies, and raises an alert when a tally reaches its rule's threshold:
   entries) by one member in a clock hour;
 - ``emergency_access``: every ``emergency_access`` entry.
 
-The tallies, the mark and the alerts commit together in one short transaction that
-holds the mark's row lock: every entry is counted exactly once, by one process, and an
-alert fires once per rule, member and window. A threshold of 0 turns its rule off.
-Raising an alert writes its ``alert_raise`` entry (as the system) and, after commit,
-emails the recipients ``agencies`` registers (``connect``): no PII, only the rule,
-the counts, the member's id and agency.
+The tallies, the mark and the alerts commit with the seals, under the chain head's
+lock (and the mark's own): every entry is counted exactly once, in chain order, by one
+process, and an alert fires once per rule, member and window. A threshold of 0 turns
+its rule off. Raising an alert writes its ``alert_raise`` entry (as the system) and,
+after commit, emails the recipients ``agencies`` registers (``connect``): no PII, only
+the rule, the counts, the member's id and agency.
 
-Counting after sealing, not in ``record()``'s transaction, keeps requests from paying
-for it (one count per sealing batch; ``bench/alert_bench.py`` measures the cost) and
-keeps a failure of the rules from failing an access or stalling the chain: the mark
-stays behind and the next sealing counts again. The price is that an alert follows its
-entry by about a sealing (well within a second), not in the same transaction.
+Why in the sealing, not in ``record()``'s transaction: a request pays only its share of
+one count per sealing batch (on the rows the sealing already holds, with no
+transaction of its own; ``bench/alert_bench.py`` measures it), and a failure of the
+rules never fails an access nor stalls the chain: its savepoint rolls back alone, the
+mark stays behind, and the next sealing counts those entries again. The price: an
+alert follows its entry by one sealing (within a second), not in the same transaction.
 """
 
 from __future__ import annotations
@@ -130,14 +132,20 @@ def thresholds() -> dict[str, int]:
 _running = threading.local()
 
 
-def watch() -> list[Alert]:
+def watch(sealed: list[AuditEntry] | None = None) -> list[Alert]:
     """Count every sealed entry after the mark and raise the alerts they make; the
-    alerts raised. Audits ``alert_raise`` of each alert (as the system)."""
+    alerts raised. ``sealed``: the entries the calling sealing just sealed (counted
+    from memory when they follow the mark). Audits ``alert_raise`` of each alert (as
+    the system)."""
     if getattr(_running, "active", False):
         return []
     _running.active = True
     raised: list[Alert] = []
     try:
+        with transaction.atomic():  # a savepoint inside the sealing's transaction
+            if sealed and _advance(sealed):
+                raised += _Count([_row(entry) for entry in sealed], thresholds()).run()
+                return raised
         while True:
             with transaction.atomic():
                 mark = _locked_mark()
@@ -149,15 +157,33 @@ def watch() -> list[Alert]:
                 if not rows:
                     break
                 raised += _Count(rows, thresholds()).run()
-                if mark.seq // SWEEP_EVERY != rows[-1]["seq"] // SWEEP_EVERY:
-                    _sweep()
-                mark.seq = rows[-1]["seq"]
-                mark.save(update_fields=["seq"])
+                _move(mark, rows[-1]["seq"])
             if len(rows) < BATCH:
                 break
     finally:
         _running.active = False
     return raised
+
+
+def _row(entry: AuditEntry) -> dict:
+    return {name: getattr(entry, name) for name in FIELDS}
+
+
+def _advance(sealed: list[AuditEntry]) -> bool:
+    """Move the mark over ``sealed`` if it stands right before them (one statement,
+    under the chain head's lock): then they are this run's to count, from memory."""
+    last = sealed[-1].seq
+    moved = AlertWatch.objects.filter(pk=1, seq=sealed[0].seq - 1).update(seq=last)
+    if moved and (sealed[0].seq - 1) // SWEEP_EVERY != last // SWEEP_EVERY:
+        _sweep()
+    return bool(moved)
+
+
+def _move(mark: AlertWatch, seq: int) -> None:
+    if mark.seq // SWEEP_EVERY != seq // SWEEP_EVERY:
+        _sweep()
+    mark.seq = seq
+    mark.save(update_fields=["seq"])
 
 
 def _locked_mark() -> AlertWatch:
@@ -186,6 +212,7 @@ class _Count:
         self.limits = limits
         self.tallies: dict[tuple, AlertTally] = {}
         self.known: set[tuple] = set()  # tallies already stored (updated, not created)
+        self.changed: set[tuple] = set()
         self.raised: list[Alert] = []
 
     def run(self) -> list[Alert]:
@@ -210,10 +237,11 @@ class _Count:
                 self._add(AlertRule.REFUSALS_PER_HOUR, row, hour)
             if row["action"] == Action.EMERGENCY_ACCESS and self.limits[AlertRule.EMERGENCY_ACCESS]:
                 self._fire(AlertRule.EMERGENCY_ACCESS, row, row["at"], row["at"], 1)
-        AlertSighting.objects.bulk_create(
-            AlertSighting(actor_user_id=user, window_start=hour, survivor_ref=ref)
-            for user, hour, ref in new_sightings
-        )
+        if new_sightings:
+            AlertSighting.objects.bulk_create(
+                AlertSighting(actor_user_id=user, window_start=hour, survivor_ref=ref)
+                for user, hour, ref in new_sightings
+            )
         self._save_tallies()
         return self.raised
 
@@ -254,12 +282,15 @@ class _Count:
                 rule=rule, actor_user_id=row["actor_user_id"], window_start=hour, count=0
             )
         tally.count += 1
+        self.changed.add(key)
         if tally.count == threshold:
             self._fire(rule, row, hour, hour + HOUR, tally.count)
 
     def _save_tallies(self) -> None:
-        AlertTally.objects.bulk_create(t for k, t in self.tallies.items() if k not in self.known)
-        changed = [t for k, t in self.tallies.items() if k in self.known]
+        created = [self.tallies[key] for key in self.changed - self.known]
+        if created:
+            AlertTally.objects.bulk_create(created)
+        changed = [self.tallies[key] for key in self.changed & self.known]
         if changed:
             AlertTally.objects.bulk_update(changed, ["count"])
 

@@ -17,6 +17,6 @@ class AuditConfig(AppConfig):
         # after every Django middleware has run.
         pre_save.connect(stamp_from_request, sender=LogEntry, dispatch_uid="srn-field-changes")
 
-        # The access-alert rules count each sealed entry once, after its sealing.
-        if alert_watch.watch not in sealer.AFTER_SEALING:
-            sealer.AFTER_SEALING.append(alert_watch.watch)
+        # The access-alert rules count each entry once, as it is sealed.
+        if alert_watch.watch not in sealer.IN_SEALING:
+            sealer.IN_SEALING.append(alert_watch.watch)

@@ -92,8 +92,7 @@ def record(
             }
         )
         entry = AuditEntry.objects.create(**content)
-        sealed_here = not sealer.in_outer_transaction()
-        if not sealed_here:
+        if sealer.in_outer_transaction():
             sealer.seal_after_commit()
         else:
             # The last statement of the outermost transaction: take the lock now.
@@ -101,8 +100,6 @@ def record(
                 if sealed.pk == entry.pk:
                     for name in sealer.SEALED_FIELDS:
                         setattr(entry, name, getattr(sealed, name))
-    if sealed_here:
-        sealer.after_sealing()
     if entry.outcome == Outcome.DENIED:
         context.state().denied_entry = (entry.pk, entry.request_id)
     return entry

@@ -44,19 +44,19 @@ LATEST = 0.75
 
 logger = logging.getLogger(__name__)
 SEALED_FIELDS = ["seq", "prev_hash", "hash", "field_changes"]
-# Work that follows the sealed entries, run after a sealing outside its transaction
-# (``audit.alert_watch.watch``, registered by ``AuditConfig.ready``). A failure is
-# logged and never undoes or blocks the sealing: each keeps its own mark.
-AFTER_SEALING: list[Callable[[], object]] = []
+# Work that follows the entries a sealing seals (``audit.alert_watch.watch``, registered
+# by ``AuditConfig.ready``): run in the sealing's transaction once the head has moved,
+# so it costs no transaction of its own, each in a savepoint of its own: a failure is
+# logged and rolled back alone, and never undoes or blocks the sealing.
+IN_SEALING: list[Callable[[list[AuditEntry]], object]] = []
 
 
-def after_sealing() -> None:
-    """Run the ``AFTER_SEALING`` work (after a sealing committed)."""
-    for work in AFTER_SEALING:
+def _follow(sealed: list[AuditEntry]) -> None:
+    for work in IN_SEALING:
         try:
-            work()
+            work(sealed)
         except Exception:
-            logger.exception("%s failed after sealing; the next sealing retries", work)
+            logger.exception("%s failed in a sealing; the next sealing retries", work)
 
 
 def _locked_head() -> ChainHead:
@@ -100,6 +100,7 @@ def _seal_batch() -> list[AuditEntry]:
         head.save(update_fields=["seq", "hash"])
         if checkpoints.due(head):
             checkpoints.sign_head(head)
+        _follow(pending)
     return pending
 
 
@@ -141,7 +142,6 @@ class _Batching:
             self.sealing, self.last = True, now
         try:
             seal_pending()
-            after_sealing()
         finally:
             self._sealed(now)
 
@@ -163,7 +163,6 @@ class _Batching:
             self.sealing, self.last = True, now
         try:
             seal_pending()
-            after_sealing()
         except Exception:  # logged; the next sealing (any process) seals what waits
             logger.exception("audit sealing failed; entries wait for the next sealing")
         finally:
@@ -201,9 +200,7 @@ def flush() -> list[AuditEntry]:
         _batching.last = time.monotonic()
     if timer is not None:
         timer.cancel()
-    sealed = seal_pending()
-    after_sealing()
-    return sealed
+    return seal_pending()
 
 
 def reset() -> None:

@@ -237,7 +237,8 @@ def test_raising_an_alert_is_audited_without_pii(members):
     alert = Alert.objects.get()
     entry = AuditEntry.objects.get(action=Action.ALERT_RAISE)
     assert (entry.object_type, entry.object_id) == ("alert", str(alert.pk))
-    assert entry.actor_username == "system" and entry.actor_user_id is None
+    assert entry.actor_username == "system"
+    assert entry.actor_user_id is None
     assert entry.survivor_ref == ""
     assert entry.detail["rule"] == AlertRule.REFUSALS_PER_HOUR
     assert entry.detail["member"] == member.user_id

@@ -102,7 +102,8 @@ def test_bad_filters_are_a_400(query, members, api, raised):
 def test_the_list_pages_with_the_cursor(members, api, raised):
     client = api(members["compliance"])
     first = client.get(f"{ALERTS}?page_size=2").json()
-    assert len(first["results"]) == 2 and first["next"]
+    assert len(first["results"]) == 2
+    assert first["next"]
     second = client.get(first["next"]).json()
     seen = [row["id"] for row in first["results"] + second["results"]]
     assert seen == [alert.pk for alert in reversed(raised)]

@@ -73,14 +73,17 @@ def test_the_dashboard_draws_each_chart_with_a_text_alternative_and_a_table(
     assert "Refusals per day: 6 refusals over 14 days, at most 5 on one day." in alts
     assert "Emergency accesses per day: 2 emergency accesses over 14 days" in alts[2]
     assert "Consents expiring in the next 30 days: 3 consents over 30 days" in alts[3]
-    assert html.count("<figcaption>") == 4 and html.count("<summary>Table view</summary>") == 4
+    assert html.count("<figcaption>") == 4
+    assert html.count("<summary>Table view</summary>") == 4
     assert '<th scope="row">Nov 23</th><td>5</td>' in html  # refusals the day before
     assert '<th scope="row">Nov 27</th><td>2</td>' in html  # two consents in 3 days
     # The chain's state and the open alerts (the outsider's refusals, two emergencies).
-    assert "Waiting to be sealed" in html and "Last signed checkpoint" in html
+    assert "Waiting to be sealed" in html
+    assert "Last signed checkpoint" in html
     assert html.count('<tr data-alert="') == 3
     assert "srn/alerts.js" in html
-    assert "<script>" not in html and " style=" not in html
+    assert "<script>" not in html
+    assert " style=" not in html
 
 
 def test_the_dashboard_read_is_one_audited_view(activity, members, browser):
@@ -94,7 +97,8 @@ def test_the_dashboard_read_is_one_audited_view(activity, members, browser):
 def test_the_dashboard_keeps_the_content_security_policy(members, browser):
     response = browser(members["compliance"]).get(DASHBOARD)
     policy = response["Content-Security-Policy"]
-    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "script-src 'self'" in policy
+    assert "style-src 'self'" in policy
     assert "img-src 'self' data:" in policy  # the charts are data: images
 
 
@@ -123,18 +127,21 @@ def test_an_alert_is_reviewed_and_acknowledged_with_a_note(members, browser):
     alert = Alert.objects.get()
     officer = browser(members["compliance"])
     page = officer.get(f"/audit/alerts/{alert.pk}/").content.decode()
-    assert "Emergency access" in page and members["caseworker"].agency.slug in page
+    assert "Emergency access" in page
+    assert members["caseworker"].agency.slug in page
     response = officer.post(
         f"/audit/alerts/{alert.pk}/", {"note": "Confirmed with the shelter: a real emergency."}
     )
-    assert response.status_code == 302 and response["Location"] == DASHBOARD
+    assert response.status_code == 302
+    assert response["Location"] == DASHBOARD
     alert.refresh_from_db()
     assert alert.acknowledged_by_user_id == members["compliance"].user_id
     assert alert.note == "Confirmed with the shelter: a real emergency."
     entry = AuditEntry.objects.order_by("-seq").first()
     assert entry.action == Action.ALERT_ACKNOWLEDGE
     page = officer.get(f"/audit/alerts/{alert.pk}/").content.decode()
-    assert "Acknowledged by" in page and "<form" not in page.split("Acknowledgement")[1]
+    assert "Acknowledged by" in page
+    assert "<form" not in page.split("Acknowledgement")[1]
     # The dashboard lists only open alerts.
     assert '<tr data-alert="' not in officer.get(DASHBOARD).content.decode()
 
@@ -158,7 +165,8 @@ def test_an_unknown_alert_page_is_a_404(members, browser):
 def test_the_agency_admin_sets_the_working_hours(members, browser):
     admin = browser(members["admin"])
     form = admin.get("/agency/profile/").content.decode()
-    assert 'name="hours_start"' in form and 'type="time"' in form
+    assert 'name="hours_start"' in form
+    assert 'type="time"' in form
     response = admin.post(
         "/agency/profile/",
         {
