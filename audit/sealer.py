@@ -5,7 +5,8 @@ of the access it records, so the two commit together (fail closed) and no chain 
 is held while the request does its other work. Sealing takes the chain-head lock in a
 short transaction of its own: it numbers every waiting entry in id order, hashes each
 onto its predecessor, writes the disclosure-ledger lines and the django-auditlog
-digest (``field_changes``), moves the head, and signs a checkpoint when one is due.
+digest (``field_changes``), moves the head, signs a checkpoint when one is due, and
+lets the access-alert rules count the entries it sealed (``IN_SEALING``).
 
 It runs as the last statement of ``record()``'s own transaction when that is the
 outermost one (nothing else is left to do in it); otherwise after the recording

@@ -11,6 +11,8 @@ kept. Every chart also has a table view on the page (the same partial).
 
 from __future__ import annotations
 
+import math
+
 import pygal
 from pygal.style import Style
 
@@ -24,8 +26,14 @@ STYLE = Style(
     foreground_subtle="#555555",
     font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
     colors=COLOURS,
+    # Sized for the chart shown at about half its drawn width (a column of the page).
+    title_font_size=24,
+    label_font_size=18,
+    major_label_font_size=18,
+    legend_font_size=18,
+    value_font_size=16,
 )
-WIDTH, HEIGHT = 720, 320
+WIDTH, HEIGHT = 720, 360
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
@@ -62,7 +70,17 @@ def _self_contained(title: str, description: str):
     return rewrite
 
 
+def _whole_number_scale(series: dict[str, list[float | None]]) -> list[int] | None:
+    """Counts get whole-number ticks (about five), not pygal's 0.1 steps."""
+    values = [value for values in series.values() for value in values if value is not None]
+    if not values or any(value != int(value) or value < 0 for value in values):
+        return None
+    step = max(1, math.ceil(max(values) / 5))
+    return list(range(0, int(max(values)) + step + 1, step))
+
+
 def _render(chart_class, title, labels, series, description) -> str:
+    every = math.ceil(len(labels) / 8) if len(labels) > 10 else 1  # at most ~10 shown
     chart = chart_class(
         js=[],
         style=STYLE,
@@ -71,7 +89,11 @@ def _render(chart_class, title, labels, series, description) -> str:
         disable_xml_declaration=True,
         show_legend=len(series) > 1,
         legend_at_bottom=True,
-        x_label_rotation=30 if len(labels) > 8 else 0,
+        x_label_rotation=30 if len(labels) > 6 else 0,
+        x_labels_major_every=every,
+        show_minor_x_labels=every == 1,
+        truncate_label=-1,
+        y_labels=_whole_number_scale(series),
         print_values=False,
         no_data_text="No data",
         include_x_axis=True,
