@@ -34,9 +34,11 @@ def test_dashboard_shows_an_alert_live_and_it_is_acknowledged(person):
     policy_violations: list[str] = []
     officer.on(
         "console",
-        lambda message: policy_violations.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            policy_violations.append(message.text)
+            if "Content Security Policy" in message.text
+            else None
+        ),
     )
 
     officer.goto("/audit/dashboard/")
