@@ -46,6 +46,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import alert_mail
+from audit.ledger import ACTOR_FIELDS
 from audit.models import (
     Action,
     Alert,
@@ -66,17 +67,7 @@ KEEP = timedelta(days=1)
 SWEEP_EVERY = 1000
 HOUR = timedelta(hours=1)
 READS = frozenset({Action.VIEW, Action.LIST})
-FIELDS = (
-    "seq",
-    "at",
-    "actor_user_id",
-    "actor_username",
-    "actor_agency_id",
-    "actor_agency",
-    "action",
-    "outcome",
-    "survivor_ref",
-)
+FIELDS = ("seq", "at", *ACTOR_FIELDS, "action", "outcome", "survivor_ref")
 
 
 @dataclass(frozen=True)

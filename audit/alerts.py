@@ -60,14 +60,7 @@ def alert_shown(*, actor: Actor, alert_id: int) -> Alert:
     alert = Alert.objects.filter(pk=alert_id).first()
     if alert is None:
         raise Http404
-    record(
-        action=Action.VIEW,
-        actor=actor,
-        object_type="alert",
-        object_id=alert.pk,
-        detail={"rule": alert.rule},
-    )
-    return alert
+    return _recorded(Action.VIEW, actor, alert, rule=alert.rule)
 
 
 @unit
@@ -93,11 +86,12 @@ def alert_acknowledge(*, actor: Actor, alert_id: int, note: str) -> Alert:
             "note",
         ]
     )
-    record(
-        action=Action.ALERT_ACKNOWLEDGE,
-        actor=actor,
-        object_type="alert",
-        object_id=alert.pk,
-        detail={"rule": alert.rule, "member": alert.actor_user_id},
+    return _recorded(
+        Action.ALERT_ACKNOWLEDGE, actor, alert, rule=alert.rule, member=alert.actor_user_id
     )
+
+
+def _recorded(action: str, actor: Actor, alert: Alert, **detail) -> Alert:
+    """``alert``, once ``action`` on it is on the record (codes only, never the note)."""
+    record(action=action, actor=actor, object_type="alert", object_id=alert.pk, detail=detail)
     return alert

@@ -32,7 +32,7 @@ LEDGER_FIELDS = (
     "categories",
     "consent_ids",
 )
-_ACTOR_FIELDS = (
+ACTOR_FIELDS = (
     "actor_user_id",
     "actor_username",
     "actor_agency_id",
@@ -50,7 +50,7 @@ def disclosures_of(entry) -> Iterator[dict]:
         "at": entry.at,
         "action": entry.action,
         "object_type": entry.object_type,
-        **{name: getattr(entry, name) for name in _ACTOR_FIELDS},
+        **{name: getattr(entry, name) for name in ACTOR_FIELDS},
     }
     if entry.survivor_ref and entry.consent_ids:
         yield {

@@ -158,6 +158,11 @@ class Disclosure(models.Model):
         return f"{self.survivor_ref} #{self.entry_seq}"
 
 
+def _once(*fields: str, name: str) -> models.UniqueConstraint:
+    """One row per value of ``fields`` (what makes the alert tables count once)."""
+    return models.UniqueConstraint(fields=list(fields), name=name)
+
+
 class AlertRule(models.TextChoices):
     """The access-alert rules of DESIGN.md ("Oversight"); thresholds in settings."""
 
@@ -190,11 +195,7 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["rule", "actor_user_id", "window_start"], name="audit_alert_once"
-            )
-        ]
+        constraints = [_once("rule", "actor_user_id", "window_start", name="audit_alert_once")]
 
     def __str__(self) -> str:
         return f"alert #{self.pk} {self.rule}"
@@ -211,11 +212,7 @@ class AlertTally(models.Model):
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["rule", "actor_user_id", "window_start"], name="audit_tally_once"
-            )
-        ]
+        constraints = [_once("rule", "actor_user_id", "window_start", name="audit_tally_once")]
 
     def __str__(self) -> str:
         return f"{self.rule} {self.actor_user_id} {self.count}"
@@ -231,10 +228,7 @@ class AlertSighting(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["actor_user_id", "window_start", "survivor_ref"],
-                name="audit_sighting_once",
-            )
+            _once("actor_user_id", "window_start", "survivor_ref", name="audit_sighting_once")
         ]
 
     def __str__(self) -> str:

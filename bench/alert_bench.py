@@ -24,7 +24,6 @@ Every loop is bounded in count and in time.
 
 from __future__ import annotations
 
-import argparse
 import os
 import secrets
 import shutil
@@ -161,14 +160,7 @@ def report(mode: str, production: bool, figures: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer reads (< 1 min)")
-    parser.add_argument("--throwaway-database", action="store_true")
-    args = parser.parse_args()
-    production = _servers.production_profile()
-    if production and not args.throwaway_database:
-        parser.error("the production profile writes to DATABASE_URL: pass --throwaway-database")
-    mode = "quick" if args.quick else "full"
+    mode, production = _servers.bench_arguments(__doc__.split("\n\n")[0], "fewer reads")
     data_dir = _servers.setup_django(production)
     try:
         figures = measure(PLANS[mode], secrets.token_urlsafe(16))

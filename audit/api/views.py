@@ -138,22 +138,19 @@ class AlertListView(GenericAPIView):
             return self.get_paginated_response(self.get_serializer(shown, many=True).data)
 
 
+ACKNOWLEDGE_RESPONSES = {
+    200: AlertSerializer,
+    409: OpenApiResponse(description="Already acknowledged (code already_acknowledged)."),
+}
+
+
 class AlertAcknowledgeView(APIView):
     """Acknowledge an alert once, with a note. Compliance officers; audited."""
 
-    @extend_schema(
-        request=AlertAcknowledgeSerializer,
-        responses={
-            200: AlertSerializer,
-            409: OpenApiResponse(description="Already acknowledged."),
-        },
-    )
+    @extend_schema(request=AlertAcknowledgeSerializer, responses=ACKNOWLEDGE_RESPONSES)
     def post(self, request, alert_id: int):
-        actor = request.member.as_actor()
-        selectors.require_compliance_officer(actor)
+        actor = selectors.require_compliance_officer(request.member.as_actor())
         body = AlertAcknowledgeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        alert = alerts.alert_acknowledge(
-            actor=actor, alert_id=alert_id, note=body.validated_data["note"]
-        )
+        alert = alerts.alert_acknowledge(actor=actor, alert_id=alert_id, **body.validated_data)
         return Response(AlertSerializer(alert).data)
