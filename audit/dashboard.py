@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Count
-from django.db.models.functions import TruncDate
+from django.db.models import CharField, Count
+from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 
 from audit.models import Action, Alert, AuditEntry, ChainHead, Checkpoint, Outcome
@@ -52,9 +52,16 @@ def _days(today: date, count: int) -> list[date]:
     return [today - timedelta(days=back) for back in range(count - 1, -1, -1)]
 
 
+def _day():
+    """The UTC day of ``at`` as ``YYYY-MM-DD``, in SQL on either database (the stored
+    text on SQLite, the UTC session's text on PostgreSQL): ``TruncDate`` calls a Python
+    function per row on SQLite, 5 s for 200,000 entries."""
+    return Substr(Cast("at", output_field=CharField()), 1, 10)
+
+
 def _per_day(entries) -> dict[date, int]:
-    rows = entries.annotate(day=TruncDate("at")).values("day").annotate(n=Count("id"))
-    return {row["day"]: row["n"] for row in rows}
+    rows = entries.annotate(day=_day()).values("day").annotate(n=Count("id"))
+    return {date.fromisoformat(row["day"]): row["n"] for row in rows}
 
 
 def chain_state() -> ChainState:
@@ -79,12 +86,12 @@ def figures(*, days: int = DAYS) -> Figures:
     rows = (
         recent.filter(outcome=Outcome.ALLOWED)
         .exclude(actor_agency="")
-        .annotate(day=TruncDate("at"))
+        .annotate(day=_day())
         .values("actor_agency", "day")
         .annotate(n=Count("id"))
     )
     for row in rows:
-        accesses.setdefault(row["actor_agency"], {})[row["day"]] = row["n"]
+        accesses.setdefault(row["actor_agency"], {})[date.fromisoformat(row["day"])] = row["n"]
     return Figures(
         days=shown,
         accesses=dict(sorted(accesses.items())),
