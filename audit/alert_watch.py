@@ -45,7 +45,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit import alert_mail
+from audit import alert_mail, context
 from audit.ledger import ACTOR_FIELDS
 from audit.models import (
     Action,
@@ -304,21 +304,26 @@ class _Count:
             created_at=timezone.now(),
         )
         recipients = hooks.recipients(alert)
+        # The system's entry: not the request whose commit happened to run this sealing.
+        with context.bound(context.RequestContext()):
+            self._record(alert, row, start, count, len(recipients))
+        transaction.on_commit(lambda: alert_mail.send(alert, recipients), robust=True)
+        self.raised.append(alert)
+
+    def _record(self, alert: Alert, row: dict, start: datetime, count: int, recipients: int):
         record(
             action=Action.ALERT_RAISE,
             actor=SYSTEM,
             object_type="alert",
             object_id=alert.pk,
             detail={
-                "rule": rule,
+                "rule": alert.rule,
                 "member": row["actor_user_id"],
                 "agency": row["actor_agency"],
                 "count": count,
-                "threshold": self.limits[rule],
+                "threshold": alert.threshold,
                 "window_start": start.isoformat(),
                 "entry_seq": row["seq"],
-                "recipients": len(recipients),
+                "recipients": recipients,
             },
         )
-        transaction.on_commit(lambda: alert_mail.send(alert, recipients), robust=True)
-        self.raised.append(alert)

@@ -238,6 +238,8 @@ def test_raising_an_alert_is_audited_without_pii(members):
     entry = AuditEntry.objects.get(action=Action.ALERT_RAISE)
     assert (entry.object_type, entry.object_id) == ("alert", str(alert.pk))
     assert entry.actor_username == "system"
+    # Not attributed to the request whose commit ran the sealing that raised it.
+    assert (entry.request_id, entry.client_ip, entry.user_agent) == ("", None, "")
     assert entry.actor_user_id is None
     assert entry.survivor_ref == ""
     assert entry.detail["rule"] == AlertRule.REFUSALS_PER_HOUR

@@ -186,3 +186,16 @@ def test_an_alert_shows_no_survivor_ref(members, api):
     )
     response = api(members["compliance"]).get(ALERTS)
     assert "S-SECRET01" not in response.content.decode()
+
+
+def test_refused_requests_raise_an_alert_the_requests_do_not_own(members, api):
+    client = api(members["caseworker"])
+    responses = [client.get(ALERTS) for _ in range(5)]
+    assert {response.status_code for response in responses} == {403}
+    alert = Alert.objects.get(rule=AlertRule.REFUSALS_PER_HOUR)
+    assert alert.actor_user_id == members["caseworker"].user_id
+    raised = AuditEntry.objects.get(action=Action.ALERT_RAISE)
+    assert raised.request_id == ""
+    assert raised.client_ip is None
+    fifth = AuditEntry.objects.get(request_id=responses[-1]["X-Request-ID"])
+    assert (fifth.action, fifth.seq) == ("denied", alert.entry_seq)
