@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 from django.conf import settings
 from django.db import models
 
@@ -40,6 +42,9 @@ class Role(models.TextChoices):
     NETWORK_ADMIN = "network_admin"
 
 
+# The IANA time zones an agency's working hours may be given in.
+TIME_ZONES = sorted(available_timezones())
+
 # Roles that work referrals, and so may follow their live events.
 LIVE_ROLES = (Role.LIAISON, Role.CASEWORKER)
 
@@ -53,6 +58,14 @@ class Agency(models.Model):
     languages = models.JSONField(default=list, help_text="languages spoken (codes)")
     accepting_referrals = models.BooleanField(default=True)
     capacity_note = models.CharField(max_length=500, blank=True)
+    # Working hours, in ``timezone``: reads outside them raise an access alert
+    # (audit.alert_watch). Both unset (the default): no hours, the rule is off.
+    # ``hours_start`` after ``hours_end`` spans midnight (a night shift).
+    hours_start = models.TimeField(null=True, blank=True)
+    hours_end = models.TimeField(null=True, blank=True)
+    timezone = models.CharField(
+        max_length=64, default="UTC", choices=[(zone, zone) for zone in TIME_ZONES]
+    )
     # False: suspended by a network admin (members cannot sign in; not a recipient).
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

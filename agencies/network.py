@@ -20,8 +20,18 @@ from audit.models import Action
 from audit.recorder import record_by
 
 # What a network admin may set on any agency; an agency admin, the profile of their own.
-PROFILE_FIELDS = ("regions", "services", "languages", "accepting_referrals", "capacity_note")
+PROFILE_FIELDS = (
+    "regions",
+    "services",
+    "languages",
+    "accepting_referrals",
+    "capacity_note",
+    "hours_start",
+    "hours_end",
+    "timezone",
+)
 AGENCY_FIELDS = ("name", "kind", *PROFILE_FIELDS)
+HOURS_FIELDS = ("hours_start", "hours_end")
 
 
 def _require_network_admin(actor: Membership) -> None:
@@ -44,6 +54,7 @@ def agency_create(*, actor: Membership, slug: str, name: str, kind: str, **profi
     if Agency.objects.filter(slug=slug).exists():
         raise InvalidInput(fields={"slug": ["An agency with this slug exists."]})
     fields = {key: value for key, value in profile.items() if key in PROFILE_FIELDS}
+    _check_hours({name: fields.get(name) for name in HOURS_FIELDS})
     try:
         with transaction.atomic():
             agency = Agency.objects.create(slug=slug, name=name, kind=kind, **fields)
@@ -72,6 +83,7 @@ def agency_update(*, actor: Membership, agency_id: int, changes: dict) -> Agency
         raise InvalidInput(fields={name: ["You may not change this field."] for name in refused})
     if changes.get("kind", agency.kind) != AgencyKind.GOVERNMENT and _has_oversight(agency):
         raise Conflict("An agency with network admins or compliance officers stays government.")
+    _check_hours({name: changes.get(name, getattr(agency, name)) for name in HOURS_FIELDS})
     changed = sorted(name for name, value in changes.items() if getattr(agency, name) != value)
     for name in changed:
         setattr(agency, name, changes[name])
@@ -121,6 +133,14 @@ def agency_reinstate(*, actor: Membership, agency_id: int) -> Agency:
     agency.save(update_fields=["is_active"])
     record_by(actor, Action.UPDATE, "agency", agency.pk, detail={"change": "reinstate"})
     return agency
+
+
+def _check_hours(hours: dict) -> None:
+    """Working hours are both set (and differ) or both unset."""
+    if (hours["hours_start"] is None) != (hours["hours_end"] is None):
+        raise InvalidInput(fields={"hours_end": ["Give both the start and the end, or neither."]})
+    if hours["hours_start"] is not None and hours["hours_start"] == hours["hours_end"]:
+        raise InvalidInput(fields={"hours_end": ["The end must differ from the start."]})
 
 
 def _has_oversight(agency: Agency) -> bool:

@@ -9,7 +9,7 @@ import django_filters
 from django import forms
 from django.core.validators import RegexValidator
 
-from audit.models import Action, AuditEntry, Disclosure
+from audit.models import Action, Alert, AlertRule, AuditEntry, Disclosure
 
 SURVIVOR_REF = RegexValidator(r"^S-[A-Z0-9]{8}$", "A survivor ref looks like S-7F3K92QD.")
 
@@ -75,6 +75,32 @@ class DisclosureFilter(django_filters.FilterSet):
     class Meta:
         model = Disclosure
         fields = []
+
+
+class AlertFilter(django_filters.FilterSet):
+    """Access alerts by rule, member, agency, acknowledgement and time raised;
+    ``after`` (an alert id) gives only newer ones (what the dashboard polls for)."""
+
+    rule = django_filters.ChoiceFilter(choices=AlertRule.choices, empty_label="any")
+    member = IntegerFilter(field_name="actor_user_id", label="Member (user id)")
+    agency = django_filters.CharFilter(
+        field_name="actor_agency", max_length=64, label="Agency (slug)"
+    )
+    acknowledged = django_filters.ChoiceFilter(
+        choices=[("true", "acknowledged"), ("false", "open")],
+        method="filter_acknowledged",
+        empty_label="any",
+    )
+    after = IntegerFilter(field_name="id", lookup_expr="gt", label="After alert id")
+    since = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Alert
+        fields = []
+
+    def filter_acknowledged(self, queryset, name, value):
+        return queryset.filter(acknowledged_at__isnull=value == "false")
 
 
 def applied_filters(filterset: django_filters.FilterSet) -> dict[str, str]:

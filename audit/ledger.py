@@ -39,7 +39,7 @@ LEDGER_FIELDS = (
 _SUBJECT_FIELDS = LEDGER_FIELDS[LEDGER_FIELDS.index("object_id") :]
 CONSENT = "consent"
 EMERGENCY = "emergency"
-_ACTOR_FIELDS = (
+ACTOR_FIELDS = (
     "actor_user_id",
     "actor_username",
     "actor_agency_id",
@@ -89,7 +89,7 @@ def disclosures_of(entry) -> Iterator[dict]:
         "at": entry.at,
         "action": entry.action,
         "object_type": entry.object_type,
-        **{name: getattr(entry, name) for name in _ACTOR_FIELDS},
+        **{name: getattr(entry, name) for name in ACTOR_FIELDS},
     }
     subjects = disclosed(
         entry.object_id, entry.survivor_ref, entry.categories, entry.consent_ids, entry.detail

@@ -41,6 +41,9 @@ class Action(models.TextChoices):
     EMERGENCY_ACCESS = "emergency_access"
     EMERGENCY_REVIEW = "emergency_review"
     ERASURE = "erasure"
+    # Access alerts (``audit.alerts``): raised by the watch, acknowledged by compliance.
+    ALERT_RAISE = "alert_raise"
+    ALERT_ACKNOWLEDGE = "alert_acknowledge"
 
 
 class Outcome(models.TextChoices):
@@ -168,3 +171,91 @@ class Disclosure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.survivor_ref} #{self.entry_seq}"
+
+
+def _once(*fields: str, name: str) -> models.UniqueConstraint:
+    """One row per value of ``fields`` (what makes the alert tables count once)."""
+    return models.UniqueConstraint(fields=list(fields), name=name)
+
+
+class AlertRule(models.TextChoices):
+    """The access-alert rules of DESIGN.md ("Oversight"); thresholds in settings."""
+
+    SURVIVORS_PER_HOUR = "survivors_per_hour", "many survivors read in an hour"
+    OUTSIDE_HOURS = "outside_hours", "reads outside the agency's hours"
+    REFUSALS_PER_HOUR = "refusals_per_hour", "many refusals in an hour"
+    EMERGENCY_ACCESS = "emergency_access", "emergency access"
+
+
+class Alert(models.Model):
+    """One access alert: a rule that fired for one member in one window (once per
+    rule, member and window). Raised by ``audit.alert_watch`` as the sealed entries
+    arrive; acknowledged once, with a note, by a compliance officer."""
+
+    rule = models.CharField(max_length=32, choices=AlertRule.choices)
+    actor_user_id = models.BigIntegerField(null=True, blank=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    actor_agency_id = models.BigIntegerField(null=True, blank=True)
+    actor_agency = models.CharField(max_length=64, blank=True, help_text="agency slug")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    count = models.PositiveIntegerField(help_text="what the rule counted when it fired")
+    threshold = models.PositiveIntegerField(help_text="the count at which the rule fires")
+    entry_seq = models.BigIntegerField(help_text="the audit entry that made it fire")
+    created_at = models.DateTimeField(db_index=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by_user_id = models.BigIntegerField(null=True, blank=True)
+    acknowledged_by_username = models.CharField(max_length=150, blank=True)
+    note = models.TextField(blank=True, help_text="the acknowledging officer's note")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [_once("rule", "actor_user_id", "window_start", name="audit_alert_once")]
+
+    def __str__(self) -> str:
+        return f"alert #{self.pk} {self.rule}"
+
+
+class AlertTally(models.Model):
+    """How many entries one rule has counted for one member in one hour (the
+    incremental state of the counting rules; a row per member and hour, swept after a
+    day). For ``survivors_per_hour`` the count is of ``AlertSighting`` rows."""
+
+    rule = models.CharField(max_length=32, choices=AlertRule.choices)
+    actor_user_id = models.BigIntegerField()
+    window_start = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [_once("rule", "actor_user_id", "window_start", name="audit_tally_once")]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.actor_user_id} {self.count}"
+
+
+class AlertSighting(models.Model):
+    """One survivor ``ref`` one member read in one hour: the distinct-survivor set of
+    ``survivors_per_hour`` (refs are pseudonymous; swept after a day)."""
+
+    actor_user_id = models.BigIntegerField()
+    window_start = models.DateTimeField(db_index=True)
+    survivor_ref = models.CharField(max_length=16)
+
+    class Meta:
+        constraints = [
+            _once("actor_user_id", "window_start", "survivor_ref", name="audit_sighting_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_user_id} {self.survivor_ref}"
+
+
+class AlertWatch(models.Model):
+    """One row: the last sealed entry (``seq``) the alert rules have counted. Locked
+    while counting, so every entry is counted once, in chain order, by one process."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"alerts watched to #{self.seq}"

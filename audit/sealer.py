@@ -5,7 +5,8 @@ of the access it records, so the two commit together (fail closed) and no chain 
 is held while the request does its other work. Sealing takes the chain-head lock in a
 short transaction of its own: it numbers every waiting entry in id order, hashes each
 onto its predecessor, writes the disclosure-ledger lines and the django-auditlog
-digest (``field_changes``), moves the head, and signs a checkpoint when one is due.
+digest (``field_changes``), moves the head, signs a checkpoint when one is due, and
+lets the access-alert rules count the entries it sealed (``IN_SEALING``).
 
 It runs as the last statement of ``record()``'s own transaction when that is the
 outermost one (nothing else is left to do in it); otherwise after the recording
@@ -28,6 +29,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 
 from django.db import connection, transaction
 
@@ -43,6 +45,19 @@ LATEST = 0.75
 
 logger = logging.getLogger(__name__)
 SEALED_FIELDS = ["seq", "prev_hash", "hash", "field_changes"]
+# Work that follows the entries a sealing seals (``audit.alert_watch.watch``, registered
+# by ``AuditConfig.ready``): run in the sealing's transaction once the head has moved,
+# so it costs no transaction of its own, each in a savepoint of its own: a failure is
+# logged and rolled back alone, and never undoes or blocks the sealing.
+IN_SEALING: list[Callable[[list[AuditEntry]], object]] = []
+
+
+def _follow(sealed: list[AuditEntry]) -> None:
+    for work in IN_SEALING:
+        try:
+            work(sealed)
+        except Exception:
+            logger.exception("%s failed in a sealing; the next sealing retries", work)
 
 
 def _locked_head() -> ChainHead:
@@ -86,6 +101,7 @@ def _seal_batch() -> list[AuditEntry]:
         head.save(update_fields=["seq", "hash"])
         if checkpoints.due(head):
             checkpoints.sign_head(head)
+        _follow(pending)
     return pending
 
 

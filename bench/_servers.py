@@ -5,6 +5,7 @@ processes themselves are started by ``tests.processes.daphnes``."""
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import os
@@ -63,6 +64,20 @@ def consent_recorded(liaison, survivor, recipient, categories: list[str]):
 
 def production_profile() -> bool:
     return os.environ.get("SRN_PROFILE") == "production"
+
+
+def bench_arguments(description: str, quick_help: str) -> tuple[str, bool]:
+    """The arguments every database benchmark takes (``--quick``,
+    ``--throwaway-database``): its mode (``quick`` or ``full``) and whether it runs on
+    the production profile (which must be told its database is throwaway)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--throwaway-database", action="store_true")
+    args = parser.parse_args()
+    production = production_profile()
+    if production and not args.throwaway_database:
+        parser.error("the production profile writes to DATABASE_URL: pass --throwaway-database")
+    return ("quick" if args.quick else "full"), production
 
 
 def setup_django(production: bool) -> Path | None:

@@ -30,7 +30,6 @@ and in time.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import io
 import json
@@ -453,14 +452,9 @@ def report(mode: str, production: bool, http: dict, local: dict, bare_counts: di
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (< 2 min)")
-    parser.add_argument("--throwaway-database", action="store_true")
-    args = parser.parse_args()
-    production = _servers.production_profile()
-    if production and not args.throwaway_database:
-        parser.error("the production profile writes to DATABASE_URL: pass --throwaway-database")
-    mode = "quick" if args.quick else "full"
+    mode, production = _servers.bench_arguments(
+        __doc__.split("\n\n")[0], "fewer repetitions (< 2 min)"
+    )
     plan = PLANS[mode]
 
     data_dir = _servers.setup_django(production)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
-from django.db.models import OuterRef, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import Count, OuterRef, QuerySet, TextField
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from consent.models import Consent
@@ -79,3 +79,17 @@ def granted_to(
     # ``categories`` is a JSON list; its text holds each category quoted (portable).
     text = Cast("categories", output_field=TextField())
     return found.annotate(categories_text=text).filter(categories_text__contains=f'"{category}"')
+
+
+def expiring_per_day(*, days: int, at: datetime | None = None) -> dict[date, int]:
+    """How many active consents expire on each of the next ``days`` days (UTC), counted
+    in SQL (the compliance dashboard's figure; counts only, no survivor)."""
+    now = moment(at)
+    rows = (
+        active_consents(at=now)
+        .filter(expires_at__lt=now + timedelta(days=days))
+        .annotate(day=TruncDate("expires_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+    )
+    return {row["day"]: row["n"] for row in rows}

@@ -353,6 +353,11 @@ AUDIT_CHECKPOINT_EVERY_SECONDS = env_int("AUDIT_CHECKPOINT_EVERY_SECONDS", 300, 
 AUDIT_CHECKPOINT_EXPORT = env_str(
     "AUDIT_CHECKPOINT_EXPORT", str(DATA_DIR / "audit-checkpoints.jsonl")
 )
+# Access alerts (audit/alert_watch.py), per member and clock hour; 0 turns a rule off.
+ALERT_SURVIVORS_PER_HOUR = env_int("ALERT_SURVIVORS_PER_HOUR", 20, minimum=0)  # more than
+ALERT_REFUSALS_PER_HOUR = env_int("ALERT_REFUSALS_PER_HOUR", 5, minimum=0)  # this many
+ALERT_OUTSIDE_HOURS_READS = env_int("ALERT_OUTSIDE_HOURS_READS", 1, minimum=0)  # this many
+ALERT_EMERGENCY_ACCESS = env_bool("ALERT_EMERGENCY_ACCESS", default=True)
 
 # --- email: invitation and password-reset links (never survivor data) ----------------
 if PRODUCTION:

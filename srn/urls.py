@@ -2,6 +2,7 @@
 ``web`` namespace, the schema and its docs, health checks and the compliance admin."""
 
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from agencies.admin import site as compliance_admin
@@ -10,7 +11,7 @@ from agencies.web import urls as agency_pages
 from agencies.web.pages import member_page
 from audit.web import urls as audit_pages
 from coordination.web import urls as referral_pages
-from srn import health
+from srn import health, oversight
 
 api_v1 = [
     path("", include("agencies.api.urls")),
@@ -24,6 +25,12 @@ pages = [
     *agency_pages.urlpatterns,
     *referral_pages.urlpatterns,
     *audit_pages.urlpatterns_behind(member_page(Role.COMPLIANCE_OFFICER)),
+    # The compliance dashboard composes audit's and consent's figures (srn/oversight.py).
+    path(
+        "audit/dashboard/",
+        require_safe(member_page(Role.COMPLIANCE_OFFICER)(oversight.compliance_dashboard)),
+        name="audit-dashboard",
+    ),
 ]
 
 urlpatterns = [

@@ -17,7 +17,7 @@ from agencies.api.serializers import AgencySerializer
 from agencies.api.throttles import ClientAddressThrottle
 from agencies.filters import AgencyFilter
 from agencies.inputs import MAX_ID
-from agencies.models import Agency, AgencyKind, Need, Role
+from agencies.models import TIME_ZONES, Agency, AgencyKind, Need, Role
 from agencies.permissions import role_required
 
 
@@ -42,6 +42,15 @@ class AgencyProfileSerializer(serializers.Serializer):
     )
     accepting_referrals = serializers.BooleanField(required=False)
     capacity_note = serializers.CharField(max_length=500, allow_blank=True, required=False)
+    hours_start = serializers.TimeField(
+        allow_null=True, required=False, help_text="working hours start (null: no hours)"
+    )
+    hours_end = serializers.TimeField(
+        allow_null=True, required=False, help_text="working hours end; before the start: overnight"
+    )
+    timezone = serializers.ChoiceField(
+        choices=TIME_ZONES, required=False, help_text="the hours' IANA time zone"
+    )
 
     def validate(self, attrs):
         for name in ("regions", "services", "languages"):

@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from agencies.models import Agency, Membership, Role
+from agencies.network import PROFILE_FIELDS
 
 
 class AgencySerializer(serializers.ModelSerializer):
@@ -9,18 +10,7 @@ class AgencySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Agency
-        fields = [
-            "id",
-            "slug",
-            "name",
-            "kind",
-            "regions",
-            "services",
-            "languages",
-            "accepting_referrals",
-            "capacity_note",
-            "suspended",
-        ]
+        fields = ["id", "slug", "name", "kind", *PROFILE_FIELDS, "suspended"]
 
     def get_suspended(self, agency: Agency) -> bool:
         return not agency.is_active

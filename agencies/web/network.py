@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from agencies import invitations, network, selectors
 from agencies.errors import Conflict, InvalidInput
-from agencies.models import AgencyKind, Need, Role
+from agencies.models import TIME_ZONES, AgencyKind, Need, Role
 from agencies.web.pages import change_flashed, form_carried_out, member_page, paginate
 
 
@@ -41,6 +41,27 @@ class ProfileForm(forms.Form):
     languages = ListField(item_length=35, help_text="Comma-separated codes, e.g. en, es.")
     accepting_referrals = forms.BooleanField(required=False, label="Accepting referrals now")
     capacity_note = forms.CharField(max_length=500, required=False, label="Capacity note")
+    hours_start = forms.TimeField(
+        required=False,
+        label="Working hours from",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="Reads outside your hours raise an access alert. Leave both empty: no hours.",
+    )
+    hours_end = forms.TimeField(
+        required=False,
+        label="Working hours until",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="Earlier than the start: the hours run overnight.",
+    )
+    timezone = forms.ChoiceField(
+        choices=[(zone, zone) for zone in TIME_ZONES], label="Time zone", required=False
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("timezone"):
+            cleaned.pop("timezone", None)  # not sent: the agency keeps its time zone
+        return cleaned
 
 
 class AgencyForm(ProfileForm):
@@ -71,7 +92,9 @@ def agencies(request):
     """Every agency, suspended ones included (audited ``list``), and the form to add
     one."""
     member = request.member
-    form = AgencyCreateForm(request.POST or None, initial={"accepting_referrals": True})
+    form = AgencyCreateForm(
+        request.POST or None, initial={"accepting_referrals": True, "timezone": "UTC"}
+    )
     if request.method == "POST":
         agency = form_carried_out(
             request,

@@ -33,6 +33,7 @@ NAVIGATION = {
     Role.CASEWORKER: [("web:inbox", "Inbox")],
     Role.COMPLIANCE_OFFICER: [
         ("web:audit", "Audit search"),
+        ("web:audit-dashboard", "Dashboard"),
         ("web:audit-verify", "Chain verification"),
         ("web:audit-ledger", "Disclosure ledger"),
         ("web:emergency-reviews", "Emergency access"),

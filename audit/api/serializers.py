@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from audit.alerts import NOTE_MAX
 from audit.chain import HASHED_FIELDS
-from audit.models import AuditEntry, Disclosure
+from audit.models import Alert, AuditEntry, Disclosure
 
 EXPORT_FIELDS = (*HASHED_FIELDS, "prev_hash", "hash")
 EXPORT_FORMATS = ("csv", "json")
@@ -45,3 +46,40 @@ class DisclosureSerializer(serializers.ModelSerializer):
     class Meta:
         model = Disclosure
         exclude = ["id"]  # every column of a ledger line
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    rule_label = serializers.CharField(source="get_rule_display", read_only=True)
+    acknowledged = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "rule",
+            "rule_label",
+            "actor_user_id",
+            "actor_username",
+            "actor_agency_id",
+            "actor_agency",
+            "window_start",
+            "window_end",
+            "count",
+            "threshold",
+            "entry_seq",
+            "created_at",
+            "acknowledged",
+            "acknowledged_at",
+            "acknowledged_by_user_id",
+            "acknowledged_by_username",
+            "note",
+        ]
+
+    def get_acknowledged(self, alert: Alert) -> bool:
+        return alert.acknowledged_at is not None
+
+
+class AlertAcknowledgeSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        max_length=NOTE_MAX, help_text="what was found and done (kept on the alert only)"
+    )

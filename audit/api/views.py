@@ -16,16 +16,24 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit import selectors
+from audit import alerts, selectors
 from audit.api.export import CONTENT_TYPES, export_response
 from audit.api.serializers import (
+    AlertAcknowledgeSerializer,
+    AlertSerializer,
     AuditEntrySerializer,
     DisclosureSerializer,
     ExportQuerySerializer,
     VerifyResultSerializer,
 )
-from audit.filters import SURVIVOR_REF, AuditEntryFilter, DisclosureFilter, applied_filters
-from audit.models import AuditEntry, Disclosure
+from audit.filters import (
+    SURVIVOR_REF,
+    AlertFilter,
+    AuditEntryFilter,
+    DisclosureFilter,
+    applied_filters,
+)
+from audit.models import Alert, AuditEntry, Disclosure
 
 
 def _filtered(filterset_class, request, queryset):
@@ -110,3 +118,39 @@ class DisclosureLedgerView(GenericAPIView):
                 actor=actor, survivor_ref=found.form.cleaned_data["survivor_ref"], page=page
             )
             return self.get_paginated_response(self.get_serializer(shown, many=True).data)
+
+
+class AlertListView(GenericAPIView):
+    """Access alerts (rule, member, agency, acknowledged, after, since, until), newest
+    first. Compliance officers; each page is audited."""
+
+    serializer_class = AlertSerializer
+    filterset_class = AlertFilter  # the schema's parameters; ``get`` applies it
+    queryset = Alert.objects.none()  # schema only
+
+    @extend_schema(responses=AlertSerializer(many=True))
+    def get(self, request):
+        actor = request.member.as_actor()
+        found = _filtered(AlertFilter, request, alerts.alerts(actor=actor))
+        with transaction.atomic():
+            page = self.paginate_queryset(found.qs)
+            shown = alerts.alerts_shown(actor=actor, page=page, filters=applied_filters(found))
+            return self.get_paginated_response(self.get_serializer(shown, many=True).data)
+
+
+ACKNOWLEDGE_RESPONSES = {
+    200: AlertSerializer,
+    409: OpenApiResponse(description="Already acknowledged (code already_acknowledged)."),
+}
+
+
+class AlertAcknowledgeView(APIView):
+    """Acknowledge an alert once, with a note. Compliance officers; audited."""
+
+    @extend_schema(request=AlertAcknowledgeSerializer, responses=ACKNOWLEDGE_RESPONSES)
+    def post(self, request, alert_id: int):
+        actor = selectors.require_compliance_officer(request.member.as_actor())
+        body = AlertAcknowledgeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        alert = alerts.alert_acknowledge(actor=actor, alert_id=alert_id, **body.validated_data)
+        return Response(AlertSerializer(alert).data)

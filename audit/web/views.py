@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode, urlsplit
 
+from django import forms
+from django.contrib import messages
 from django.db import transaction
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
-from audit import selectors
+from audit import alerts, selectors
 from audit.filters import AuditEntryFilter, DisclosureFilter, applied_filters
 from audit.selectors import require_compliance_officer
 
@@ -128,3 +130,33 @@ def audit_ledger(request):
         "export_json": "/api/v1/audit/ledger/?" + urlencode(applied_filters(found)),
     }
     return render(request, "web/audit_ledger.html", context)
+
+
+class AcknowledgeForm(forms.Form):
+    note = forms.CharField(
+        max_length=alerts.NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What you found and what was done. Never a survivor's details.",
+    )
+
+
+def alert_review(request, alert_id):
+    """One access alert (audited ``view``) and, while open, the form that acknowledges
+    it with a note (``alerts.alert_acknowledge``, audited)."""
+    actor = require_compliance_officer(request.member.as_actor())
+    form = AcknowledgeForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                alerts.alert_acknowledge(
+                    actor=actor, alert_id=alert_id, note=form.cleaned_data["note"]
+                )
+            except alerts.AlertAlreadyAcknowledged as error:
+                messages.error(request, str(error.detail))
+            else:
+                messages.success(request, f"Alert #{alert_id} acknowledged.")
+            return redirect("web:audit-dashboard")
+        alert = alerts.alert_shown(actor=actor, alert_id=alert_id)
+        return render(request, "web/audit_alert.html", {"alert": alert, "form": form}, status=400)
+    alert = alerts.alert_shown(actor=actor, alert_id=alert_id)
+    return render(request, "web/audit_alert.html", {"alert": alert, "form": form})

@@ -623,6 +623,27 @@ API_CASES: list[Case] = [
         kwargs=SURVIVOR,
         wrong_role="caseworker",
     ),
+    *_api(
+        "audit/alerts/",
+        "GET",
+        "compliance",
+        200,
+        "list",
+        object_type="alert",
+        wrong_role="caseworker",
+    ),
+    *_api(
+        "audit/alerts/<int:alert_id>/acknowledge/",
+        "POST",
+        "compliance",
+        200,
+        "alert_acknowledge",
+        object_type="alert",
+        object_id="{alert}",
+        kwargs={"alert_id": "{alert}"},
+        body={"note": "Reviewed with the agency admin."},
+        wrong_role="caseworker",
+    ),
     *FHIR_CASES,
 ]
 

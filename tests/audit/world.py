@@ -16,7 +16,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agencies import invitations
-from audit.models import AuditEntry, Checkpoint, Disclosure
+from audit.models import Alert, AuditEntry, Checkpoint, Disclosure
 from audit.verify import checkpoint_write
 from consent import services as consent_services
 from consent.categories import SURVIVOR_PII_FIELDS
@@ -104,6 +104,8 @@ def build_world(members, agencies) -> dict:
         "enrol_device": enrolling.pk,
         "enrol_code": f"{totp(enrolling.bin_key):06d}",
         "shelter_admin": members["admin"].pk,
+        # The access alert the emergency access raised (audit.alert_watch), to review.
+        "alert": Alert.objects.get().pk,
         "suspended_agency": suspended.pk,
         "shelter_agency": agencies["shelter"].pk,
         "reset_token": reset_token,

@@ -21,6 +21,8 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from agencies.models import Role
+from audit.models import Action, Alert
+from audit.recorder import record
 from consent import services as consent_services
 from coordination import services
 from tests.factories import MemberFactory
@@ -107,6 +109,13 @@ class World:
         )
         self.members = members
         self.agencies = agencies
+        # An access alert to review: an emergency access raises one (audit.alert_watch).
+        record(
+            action=Action.EMERGENCY_ACCESS,
+            actor=members["caseworker"].as_actor(),
+            survivor_ref=self.survivor.ref,
+        )
+        self.alert = Alert.objects.get()
         self.by_role = {
             role: members[FIXTURE_MEMBERS[role]]
             if role in FIXTURE_MEMBERS
@@ -119,6 +128,7 @@ class World:
             "consent_id": [str(self.consent.id)],
             # a member of the admin's agency, the admin themself, one of another agency
             "member_id": [members[name].id for name in ("caseworker", "admin", "outsider")],
+            "alert_id": [self.alert.pk],
         }
 
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from agencies import inputs
 from agencies.models import Agency, AgencyKind, Invitation, Membership, Need, Role
+from audit.models import Alert
 from consent import inputs as consent_inputs
 from consent.categories import Category
 from consent.models import Consent, ConsentRevocation, Survivor
@@ -56,6 +57,7 @@ DOMAIN_MODELS = (
     StreamEntry,
     IdempotencyRecord,
     Invitation,
+    Alert,
 )
 
 HUGE = st.sampled_from([10_000, 300_000]).map(lambda n: "x" * n)
@@ -205,7 +207,16 @@ def forms(world) -> dict[str, Form]:
                 "languages": ANYTHING,
                 "accepting_referrals": st.sampled_from(["on", ""]),
                 "capacity_note": ANYTHING,
+                "hours_start": st.sampled_from(["08:00", "22:30", "", "25:00"]),
+                "hours_end": st.sampled_from(["17:00", "06:00", "", "08:00"]),
+                "timezone": st.sampled_from(["UTC", "America/Chicago", "Mars/Olympus"]),
             },
+        ),
+        "alert_acknowledge": Form(
+            "compliance_officer",
+            "/audit/alerts/{id}/",
+            {"note": ANYTHING},
+            ids=[world.alert.pk],
         ),
         "invitation_new": Form(
             "agency_admin",
@@ -284,6 +295,7 @@ def client_for(world, role: str) -> Client:
         "member_deactivate",
         "member_unlock",
         "agency_profile",
+        "alert_acknowledge",
         "invitation_new",
         "agency_create",
         "agency_suspend",

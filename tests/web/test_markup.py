@@ -19,6 +19,8 @@ PAGES = [
     ("compliance", "/emergency-access/"),
     ("compliance", "/audit/"),
     ("compliance", "/audit/verify/"),
+    ("compliance", "/audit/dashboard/"),
+    ("admin", "/agency/profile/"),
     ("admin", "/members/"),
     ("admin", "/reports/"),
     ("network_admin", "/reports/"),
@@ -71,7 +73,7 @@ def test_pages_label_every_control_and_load_only_local_assets(
     assert unlabelled == []
     assert parsed.h1 == 1
     assert parsed.lang == "en"
-    # Charts are self-contained SVG images (data: URIs, srn/charts.py): local too.
+    # Local files, or the charts' SVG inlined as data: images (nothing is fetched).
     local = ("/", "data:image/svg+xml;base64,")
     assert all(asset.startswith(local) for asset in parsed.assets), parsed.assets
 
