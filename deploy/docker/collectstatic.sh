@@ -12,6 +12,7 @@ FIELD_ENCRYPTION_KEYS=$("$PYTHON" -c 'from cryptography.fernet import Fernet; pr
 AUDIT_SIGNING_KEY=$("$PYTHON" -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')
 export SECRET_KEY FIELD_ENCRYPTION_KEYS AUDIT_SIGNING_KEY
 export SRN_PROFILE=production DJANGO_SETTINGS_MODULE=srn.settings \
-    DATABASE_URL=postgres://build@127.0.0.1:1/unused REDIS_URL=redis://127.0.0.1:1/0 \
+    DATABASE_URL=postgres://build@127.0.0.1:1/unused KEYS_DATABASE_URL=postgres://build@127.0.0.1:1/unused-keys \
+    REDIS_URL=redis://127.0.0.1:1/0 \
     ALLOWED_HOSTS=build.invalid CSRF_TRUSTED_ORIGINS=https://build.invalid
 exec "$PYTHON" -m django collectstatic --noinput --verbosity 1
