@@ -12,10 +12,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from agencies import selectors, services
 from agencies.errors import Conflict, InvalidInput
 from agencies.models import Role
+from agencies.routes import route
 from agencies.web.forms import MemberAddForm, MemberRoleForm
 from agencies.web.pages import change_flashed, form_carried_out, member_page, paginate
 
 
+@route("members/", name="members")
 @require_http_methods(["GET", "HEAD", "POST"])
 @member_page(Role.AGENCY_ADMIN)
 def members(request):
@@ -45,6 +47,7 @@ def members(request):
     return render(request, "web/members.html", context)
 
 
+@route("members/<int:member_id>/role/", name="member-role")
 @require_POST
 @member_page(Role.AGENCY_ADMIN)
 def member_role(request, member_id):
@@ -63,6 +66,7 @@ def member_role(request, member_id):
     return redirect("web:members")
 
 
+@route("members/<int:member_id>/deactivate/", name="member-deactivate")
 @require_POST
 @member_page(Role.AGENCY_ADMIN)
 def member_deactivate(request, member_id):
@@ -74,6 +78,7 @@ def member_deactivate(request, member_id):
     return redirect("web:members")
 
 
+@route("members/<int:member_id>/unlock/", name="member-unlock")
 @require_POST
 @member_page(Role.AGENCY_ADMIN)
 def member_unlock(request, member_id):
@@ -82,6 +87,7 @@ def member_unlock(request, member_id):
     return redirect("web:members")
 
 
+@route("members/<int:member_id>/mfa-reset/", name="member-mfa-reset")
 @require_POST
 @member_page(Role.AGENCY_ADMIN, Role.NETWORK_ADMIN)
 def member_mfa_reset(request, member_id):

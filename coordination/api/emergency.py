@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from agencies.api.operations import operation, valid_body
 from agencies.models import Role
 from agencies.permissions import role_required
+from agencies.routes import route
 from coordination import presenters, selectors, services
 from coordination.api import schema
 from coordination.api import serializers as s
@@ -21,6 +22,7 @@ from coordination.filters import EmergencyAccessFilter
 from coordination.models import EmergencyAccess
 
 
+@route("referrals/<uuid:referral_id>/emergency-access/", name="referral-emergency-access")
 class EmergencyAccessOpenView(APIView):
     permission_classes = [role_required(Role.CASEWORKER)]
 
@@ -42,6 +44,7 @@ class EmergencyAccessOpenView(APIView):
         return Response(presenters.emergency_access_shown(opened), status=status.HTTP_201_CREATED)
 
 
+@route("emergency-access/", name="emergency-list")
 class EmergencyAccessListView(GenericAPIView):
     """Every emergency access of the network, newest first (compliance officers)."""
 
@@ -64,6 +67,7 @@ class EmergencyAccessListView(GenericAPIView):
             )
 
 
+@route("emergency-access/<uuid:access_id>/review/", name="emergency-review")
 class EmergencyAccessReviewView(APIView):
     permission_classes = [role_required(Role.COMPLIANCE_OFFICER)]
 
