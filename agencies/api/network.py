@@ -167,11 +167,17 @@ class AgencyReinstateView(_AgencyChangeView):
     change = staticmethod(network.agency_reinstate)
 
 
+def _invite(*, actor, agency: int, **invitee):
+    """``invitation_create`` for the API's body, which names the agency ``agency``."""
+    return invitations.invitation_create(actor=actor, agency_id=agency, **invitee)
+
+
 @route("invitations/", name="invitation-list")
-class InvitationListView(APIView):
+class InvitationListView(GenericAPIView):
     """Invite someone to an agency in a role; the link goes only by email."""
 
     permission_classes = [role_required(Role.NETWORK_ADMIN, Role.AGENCY_ADMIN)]
+    serializer_class = InvitationCreatedSerializer
 
     @operation(
         InvitationCreateSerializer,
@@ -180,18 +186,7 @@ class InvitationListView(APIView):
         refusals={404: "No such agency you may invite into."},
     )
     def post(self, request):
-        data = valid_body(InvitationCreateSerializer, request)
-        invitation = invitations.invitation_create(
-            actor=request.member,
-            agency_id=data["agency"],
-            role=data["role"],
-            username=data["username"],
-            email=data["email"],
-        )
-        return Response(
-            {"id": invitation.pk, "expires_at": invitation.expires_at},
-            status=status.HTTP_201_CREATED,
-        )
+        return created(self, request, InvitationCreateSerializer, _invite)
 
 
 @route("invitations/accept/", name="invitation-accept")
