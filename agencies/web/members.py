@@ -14,7 +14,13 @@ from agencies.errors import Conflict, InvalidInput
 from agencies.models import Role
 from agencies.routes import route
 from agencies.web.forms import MemberAddForm, MemberRoleForm
-from agencies.web.pages import change_flashed, form_carried_out, member_page, paginate
+from agencies.web.pages import (
+    change_flashed,
+    form_carried_out,
+    member_page,
+    paginate,
+    posted_change,
+)
 
 
 @route("members/", name="members")
@@ -51,19 +57,17 @@ def members(request):
 @require_POST
 @member_page(Role.AGENCY_ADMIN)
 def member_role(request, member_id):
-    form = MemberRoleForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Choose one of the roles.")
-        return redirect("web:members")
-    change_flashed(
+    return posted_change(
         request,
-        lambda: services.member_change_role(
-            actor=request.member, member_id=member_id, role=form.cleaned_data["role"]
+        MemberRoleForm(request.POST),
+        lambda data: services.member_change_role(
+            actor=request.member, member_id=member_id, role=data["role"]
         ),
         lambda changed: f"{changed.user.username} is now {changed.get_role_display()}.",
+        invalid="Choose one of the roles.",
+        back="web:members",
         refusals=(InvalidInput, Conflict),
     )
-    return redirect("web:members")
 
 
 @route("members/<int:member_id>/deactivate/", name="member-deactivate")

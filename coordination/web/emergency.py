@@ -15,7 +15,7 @@ from agencies.errors import EmergencyAccessDisabled, InvalidInput
 from agencies.models import Role
 from agencies.routes import route
 from agencies.selectors import agency_directory
-from agencies.web.pages import apply_errors, change_flashed, member_page, paginate
+from agencies.web.pages import apply_errors, member_page, paginate, posted_change
 from coordination import emergency, presenters, selectors, services
 from coordination.filters import EmergencyAccessFilter
 from coordination.web.forms import CATEGORY_HELP, EmergencyAccessForm, EmergencyReviewForm
@@ -112,15 +112,13 @@ def emergency_reviews(request):
 @member_page(Role.COMPLIANCE_OFFICER)
 def emergency_review(request, access_id):
     """Record one review: justified or unjustified, with a note."""
-    form = EmergencyReviewForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "A review needs a decision and a note.")
-        return redirect("web:emergency-reviews")
-    change_flashed(
+    return posted_change(
         request,
-        lambda: services.emergency_access_review(
-            actor=request.member, access_id=access_id, **form.cleaned_data
+        EmergencyReviewForm(request.POST),
+        lambda data: services.emergency_access_review(
+            actor=request.member, access_id=access_id, **data
         ),
         lambda _review: "Review recorded.",
+        invalid="A review needs a decision and a note.",
+        back="web:emergency-reviews",
     )
-    return redirect("web:emergency-reviews")
