@@ -112,12 +112,14 @@ def emergency_reviews(request):
 @member_page(Role.COMPLIANCE_OFFICER)
 def emergency_review(request, access_id):
     """Record one review: justified or unjustified, with a note."""
+
+    def review(data):
+        return services.emergency_access_review(actor=request.member, access_id=access_id, **data)
+
     return posted_change(
         request,
         EmergencyReviewForm(request.POST),
-        lambda data: services.emergency_access_review(
-            actor=request.member, access_id=access_id, **data
-        ),
+        review,
         lambda _review: "Review recorded.",
         invalid="A review needs a decision and a note.",
         back="web:emergency-reviews",
