@@ -36,6 +36,11 @@ def _datetime_local(**kwargs) -> django_filters.IsoDateTimeFilter:
     )
 
 
+def _at_range() -> tuple[django_filters.IsoDateTimeFilter, django_filters.IsoDateTimeFilter]:
+    """``since, until``: entries at or after ``since`` and before ``until``."""
+    return _datetime_local(lookup_expr="gte"), _datetime_local(lookup_expr="lt")
+
+
 class IntegerFilter(django_filters.NumberFilter):
     """A whole number (django-filter's ``NumberFilter`` would accept ``2.5``)."""
 
@@ -54,8 +59,7 @@ class AuditEntryFilter(django_filters.FilterSet):
     outcome = django_filters.ChoiceFilter(
         choices=[("allowed", "allowed"), ("denied", "denied")], empty_label="any"
     )
-    since = _datetime_local(lookup_expr="gte")
-    until = _datetime_local(lookup_expr="lt")
+    since, until = _at_range()
 
     class Meta:
         model = AuditEntry
@@ -69,8 +73,7 @@ class DisclosureFilter(django_filters.FilterSet):
     survivor_ref = django_filters.CharFilter(
         required=True, max_length=10, validators=[SURVIVOR_REF], label="Survivor ref"
     )
-    since = _datetime_local(lookup_expr="gte")
-    until = _datetime_local(lookup_expr="lt")
+    since, until = _at_range()
 
     class Meta:
         model = Disclosure

@@ -32,7 +32,6 @@ import multiprocessing
 import os
 import resource
 import sys
-import tempfile
 import time
 import urllib.request
 from datetime import datetime
@@ -62,21 +61,6 @@ def daphne_rss(port: int) -> int | None:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     return None
-
-
-def setup_django(production: bool) -> None:
-    if not production:
-        os.environ["SRN_DATA_DIR"] = tempfile.mkdtemp(prefix="srn-bench-")
-        for name in ("SRN_PROFILE", "DATABASE_URL", "REDIS_URL"):
-            os.environ.pop(name, None)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "srn.settings"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    call_command("migrate", database="keys", verbosity=0)  # the survivors' data keys
 
 
 def seed() -> dict:
@@ -330,7 +314,7 @@ def main() -> None:
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
 
-    setup_django(production)
+    _servers.setup_django(production)
     from django.conf import settings
 
     from tests import processes

@@ -103,6 +103,7 @@ def build(referrals: int, rng: random.Random) -> dict:
     from agencies.models import Agency, Membership, Role
     from consent.models import Consent, Survivor
     from coordination.models import RecipientStatus, Referral
+    from tests.factories import ConsentFactory
 
     def agency(slug, kind):
         return Agency.objects.create(slug=slug, name=slug.title(), kind=kind)
@@ -128,18 +129,13 @@ def build(referrals: int, rng: random.Random) -> dict:
     )
     now = datetime.now(UTC)
     consents = Consent.objects.bulk_create(
-        Consent(
+        # the tests' written, signed consent, built unsaved for one bulk insert
+        ConsentFactory.build(
             survivor=survivor,
-            owner_agency_id=survivor.owner_agency_id,
+            owner_agency=survivor.owner_agency,
             categories=["identity", "status_updates"] if n % 2 else ["identity"],
-            purpose="service_referral",
-            method="written",
             evidence_sha256="b" * 64,
-            language="en",
-            interpreter_used=False,
             notice_version="bench",
-            services_not_conditional=True,
-            signed_by="survivor",
             valid_from=now - timedelta(days=400),
             expires_at=now + timedelta(days=30),
             recorded_by=user,

@@ -4,13 +4,14 @@ event now, and which agencies could ever be."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from typing import Unpack
 
 from consent.categories import Category
 from coordination.access_rule import (
     RECIPIENT,
     REFERRER,
     SIDE_OF_ROLE,
+    Asker,
     BackRelease,
     Release,
     decide,
@@ -75,21 +76,15 @@ def event_audience(event, referring_agency_id: int) -> frozenset[int] | None:
     return frozenset({referring_agency_id, event.agency_id})
 
 
-def deliverable_events(
-    agency_id: int,
-    events: Iterable,
-    *,
-    at: datetime | None = None,
-    role: str | None = None,
-    member_id: int | str | None = None,
-) -> list:
+def deliverable_events(agency_id: int, events: Iterable, **asker: Unpack[Asker]) -> list:
     """The events (in the order given) agency A (a member in ``role``; with
     ``member_id``, that member, their emergency accesses included) may receive now,
     deciding a whole batch in a constant number of queries. Each event's ``referral``
     must carry its recipients (prefetched) — see ``releases``."""
     events = list(events)
     referrals = {event.referral_id: event.referral for event in events}
-    decision = decide(agency_id, referrals.values(), at=at, role=role, member_id=member_id)
+    decision = decide(agency_id, referrals.values(), **asker)
+    role = asker.get("role")
     recipient_side = role is None or SIDE_OF_ROLE.get(role) == RECIPIENT
     return [
         event

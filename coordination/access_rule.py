@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict, Unpack
 
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 
@@ -119,6 +120,16 @@ def _recipient_release(grant: grants.Grant | None, opened: EmergencyGrant | None
     )
 
 
+class Asker(TypedDict, total=False):
+    """Who asks, and when, as the access functions take it after the agency: ``at`` (now
+    by default), the member's ``role`` and their ``member_id`` (see ``releases``, whose
+    explicit signature the others pass these on to, so a misspelt one is refused)."""
+
+    at: datetime | None
+    role: str | None
+    member_id: int | str | None
+
+
 def releases(
     agency_id: int,
     referrals: Iterable,
@@ -168,15 +179,8 @@ def releases(
     return result
 
 
-def release(
-    agency_id: int,
-    referral,
-    *,
-    at: datetime | None = None,
-    role: str | None = None,
-    member_id: int | str | None = None,
-) -> Release:
-    return releases(agency_id, [referral], at=at, role=role, member_id=member_id)[referral.id]
+def release(agency_id: int, referral, **asker: Unpack[Asker]) -> Release:
+    return releases(agency_id, [referral], **asker)[referral.id]
 
 
 def back_releases_many(referrals: Iterable, *, at: datetime | None = None) -> dict:
@@ -332,32 +336,18 @@ class Decision:
         return hashlib.sha256(json.dumps(seen).encode()).hexdigest()[:20]
 
 
-def decide(
-    agency_id: int,
-    referrals: Iterable,
-    *,
-    at: datetime | None = None,
-    role: str | None = None,
-    member_id: int | str | None = None,
-) -> Decision:
+def decide(agency_id: int, referrals: Iterable, **asker: Unpack[Asker]) -> Decision:
     """The decision for a batch of referrals (each with prefetched ``recipients``), for
     member ``member_id`` of ``agency_id`` in ``role``: a query each for consent, the
     member's emergency accesses and the referrer's back-releases, whatever the batch
     size. Callers acting for a member pass ``member_id`` (see ``releases``)."""
     referrals = list(referrals)
-    granted = releases(agency_id, referrals, at=at, role=role, member_id=member_id)
+    granted = releases(agency_id, referrals, **asker)
     outgoing = [r for r in referrals if granted[r.id].relation == REFERRER]
-    return Decision(agency_id, granted, back_releases_many(outgoing, at=at))
+    return Decision(agency_id, granted, back_releases_many(outgoing, at=asker.get("at")))
 
 
-def decide_one(
-    agency_id: int,
-    referral,
-    *,
-    at: datetime | None = None,
-    role: str | None = None,
-    member_id: int | None = None,
-) -> Decision | None:
+def decide_one(agency_id: int, referral, **asker: Unpack[Asker]) -> Decision | None:
     """The decision on one referral fetched by id (with prefetched ``recipients``), or
     ``None`` when the rule hides it from the member: the single-referral form of
     ``visible_referrals`` and ``decide`` together, in one consent query.
@@ -367,7 +357,7 @@ def decide_one(
     referral read by id needs no scoped query: it is fetched, decided once, and
     refused when the decision hides it.
     """
-    decision = decide(agency_id, [referral], at=at, role=role, member_id=member_id)
+    decision = decide(agency_id, [referral], **asker)
     return decision if decision.release(referral).visible else None
 
 

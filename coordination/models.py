@@ -208,8 +208,8 @@ class IdempotencyRecord(models.Model):
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True, help_text="null while in progress")
     survivor_id = models.UUIDField(null=True, blank=True, help_text="whom the response is about")
-    response_body = EncryptedTextField(blank=True, survivor_key="survivor_id")
     created_at = models.DateTimeField(auto_now_add=True)
+    response_body = EncryptedTextField(blank=True, survivor_key="survivor_id")
 
     class Meta:
         constraints = [
@@ -220,16 +220,16 @@ class IdempotencyRecord(models.Model):
         return f"idempotency {self.pk}"
 
 
-class EmergencyReason(models.TextChoices):
-    IMMINENT_DANGER = "imminent_danger"
-    MEDICAL_EMERGENCY = "medical_emergency"
-    MISSING_PERSON = "missing_person"
+def _choices(name: str, *values: str) -> type[models.TextChoices]:
+    """``TextChoices`` named by their values in capitals (``PENDING = "pending"``)."""
+    return models.TextChoices(name, [(value.upper(), value) for value in values])
 
 
-class ReviewStatus(models.TextChoices):
-    PENDING = "pending"
-    JUSTIFIED = "justified"
-    UNJUSTIFIED = "unjustified"
+# Why a caseworker breaks the glass, and what a compliance officer decides of it.
+EmergencyReason = _choices(
+    "EmergencyReason", "imminent_danger", "medical_emergency", "missing_person"
+)
+ReviewStatus = _choices("ReviewStatus", "pending", "justified", "unjustified")
 
 
 class EmergencyAccess(models.Model):

@@ -19,6 +19,7 @@ from agencies.filters import AgencyFilter
 from agencies.inputs import MAX_ID
 from agencies.models import TIME_ZONES, Agency, AgencyKind, Need, Role
 from agencies.permissions import role_required
+from agencies.routes import route
 
 
 def _unique(values: list) -> list:
@@ -96,6 +97,7 @@ class InvitationThrottle(ClientAddressThrottle):
     rate = "10/min"
 
 
+@route("agencies/", name="agency-list")
 class AgencyListView(GenericAPIView):
     """GET: the directory (active agencies by slug; network admins see suspended ones
     too), filtered by ``need``, ``region``, ``language``, ``kind``,
@@ -120,6 +122,7 @@ class AgencyListView(GenericAPIView):
         return created(self, request, AgencyCreateSerializer, network.agency_create)
 
 
+@route("agencies/<int:agency_id>/", name="agency-detail")
 class AgencyDetailView(APIView):
     """PATCH: a network admin edits any agency; an agency admin their own profile."""
 
@@ -148,6 +151,7 @@ class _AgencyChangeView(APIView):
         return Response(AgencySerializer(agency).data)
 
 
+@route("agencies/<int:agency_id>/suspend/", name="agency-suspend")
 @operation(None, AgencySerializer, refusals={409: "Already suspended, or your own agency."})
 class AgencySuspendView(_AgencyChangeView):
     """Network admins: suspend an agency (its members are signed out everywhere)."""
@@ -155,6 +159,7 @@ class AgencySuspendView(_AgencyChangeView):
     change = staticmethod(network.agency_suspend)
 
 
+@route("agencies/<int:agency_id>/reinstate/", name="agency-reinstate")
 @operation(None, AgencySerializer, refusals={409: "Not suspended."})
 class AgencyReinstateView(_AgencyChangeView):
     """Network admins: lift an agency's suspension."""
@@ -162,10 +167,17 @@ class AgencyReinstateView(_AgencyChangeView):
     change = staticmethod(network.agency_reinstate)
 
 
-class InvitationListView(APIView):
+def _invite(*, actor, agency: int, **invitee):
+    """``invitation_create`` for the API's body, which names the agency ``agency``."""
+    return invitations.invitation_create(actor=actor, agency_id=agency, **invitee)
+
+
+@route("invitations/", name="invitation-list")
+class InvitationListView(GenericAPIView):
     """Invite someone to an agency in a role; the link goes only by email."""
 
     permission_classes = [role_required(Role.NETWORK_ADMIN, Role.AGENCY_ADMIN)]
+    serializer_class = InvitationCreatedSerializer
 
     @operation(
         InvitationCreateSerializer,
@@ -174,20 +186,10 @@ class InvitationListView(APIView):
         refusals={404: "No such agency you may invite into."},
     )
     def post(self, request):
-        data = valid_body(InvitationCreateSerializer, request)
-        invitation = invitations.invitation_create(
-            actor=request.member,
-            agency_id=data["agency"],
-            role=data["role"],
-            username=data["username"],
-            email=data["email"],
-        )
-        return Response(
-            {"id": invitation.pk, "expires_at": invitation.expires_at},
-            status=status.HTTP_201_CREATED,
-        )
+        return created(self, request, InvitationCreateSerializer, _invite)
 
 
+@route("invitations/accept/", name="invitation-accept")
 class InvitationAcceptView(APIView):
     """Use an invitation or password-reset link once: set the password."""
 
@@ -205,6 +207,7 @@ class InvitationAcceptView(APIView):
         return Response({"username": member.user.username})
 
 
+@route("password-reset/", name="password-reset")
 class PasswordResetView(APIView):
     """Ask for a password-reset link by email. Always 202: the answer never says
     whether the account exists."""

@@ -24,8 +24,10 @@ from agencies.api.throttles import TokenThrottle, WsTicketThrottle
 from agencies.errors import Unauthenticated
 from agencies.models import LIVE_ROLES, Membership, Role
 from agencies.permissions import role_required
+from agencies.routes import route
 
 
+@route("auth/token/", name="auth-token")
 class TokenView(APIView):
     """Exchange username, password and (when the member has a second factor, or MFA is
     required) ``otp`` for an expiring Bearer token (throttled).
@@ -53,6 +55,7 @@ class TokenView(APIView):
         return Response({"token": token, "expiry": instance.expiry})
 
 
+@route("auth/logout/", name="auth-logout")
 class LogoutView(APIView):
     """End the calling token (Bearer) or the session (browser)."""
 
@@ -69,6 +72,7 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@route("auth/ws-ticket/", name="auth-ws-ticket")
 class WsTicketView(APIView):
     """A single-use ticket for opening ``/ws/v1/events/``, valid 60 s (throttled).
 
@@ -95,6 +99,7 @@ class WsTicketView(APIView):
         )
 
 
+@route("me/", name="me")
 class MeView(APIView):
     """Who the caller is: their user, agency and role (audited ``view``)."""
 
@@ -105,6 +110,7 @@ class MeView(APIView):
         return Response(MeSerializer(member).data)
 
 
+@route("members/", name="member-list")
 class MemberListView(GenericAPIView):
     """Agency admins: the members of their own agency, newest first (each page one
     audited ``list``); POST adds one."""
@@ -123,6 +129,7 @@ class MemberListView(GenericAPIView):
         return created(self, request, MemberCreateSerializer, services.member_add)
 
 
+@route("members/<int:member_id>/", name="member-detail")
 class MemberDetailView(APIView):
     permission_classes = [role_required(Role.AGENCY_ADMIN)]
 
@@ -137,6 +144,7 @@ class MemberDetailView(APIView):
         return _member_response(member)
 
 
+@route("members/<int:member_id>/deactivate/", name="member-deactivate")
 class MemberDeactivateView(APIView):
     permission_classes = [role_required(Role.AGENCY_ADMIN)]
 
@@ -146,6 +154,7 @@ class MemberDeactivateView(APIView):
         return _member_response(member)
 
 
+@route("members/<int:member_id>/unlock/", name="member-unlock")
 class MemberUnlockView(APIView):
     """Lift a member's sign-in lock (audited ``member_unlock``)."""
 
@@ -157,6 +166,7 @@ class MemberUnlockView(APIView):
         return _member_response(member)
 
 
+@route("members/<int:member_id>/mfa-reset/", name="member-mfa-reset")
 class MemberMfaResetView(APIView):
     """Remove a member's second factor: they enrol again at their next sign-in, and
     their tokens, sessions and sockets end (audited ``mfa_reset``). Agency admins for

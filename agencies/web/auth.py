@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import logout
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from agencies import services
 from agencies.errors import TooManyAttempts
+from agencies.routes import route
 from agencies.selectors import membership_for
 from agencies.web import mfa
-from agencies.web.pages import NAVIGATION
+from agencies.web.pages import NAVIGATION, render_refusable
 
 
 class LoginForm(forms.Form):
@@ -21,6 +22,7 @@ class LoginForm(forms.Form):
     password = forms.CharField(max_length=128, strip=False, widget=forms.PasswordInput)
 
 
+@route("accounts/login/", name="login")
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])
@@ -39,12 +41,13 @@ def login_view(request):
             error, status, retry_after = wait.detail, 429, wait.retry_after
         else:
             return mfa.sign_in_next(request, member)
-    response = render(request, "web/login.html", {"form": form, "error": error}, status=status)
-    if retry_after:
-        response["Retry-After"] = str(retry_after)
-    return response
+    context = {"form": form, "error": error}
+    return render_refusable(
+        request, "web/login.html", context, status=status, retry_after=retry_after
+    )
 
 
+@route("accounts/logout/", name="logout")
 @require_POST
 @csrf_protect
 def logout_view(request):
@@ -55,6 +58,7 @@ def logout_view(request):
     return redirect("/accounts/login/")
 
 
+@route("", name="home")
 @require_safe
 def home(request):
     """Each role starts on its own main page."""

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from agencies import invitations
 from agencies.mfa import has_factor
+from agencies.routes import route
 from agencies.web import mfa
 from agencies.web.pages import form_carried_out
 
@@ -43,6 +44,7 @@ class ResetRequestForm(forms.Form):
     username = forms.CharField(max_length=150)
 
 
+@route("invitations/<str:token>/", name="invitation")
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -73,6 +75,7 @@ def invitation(request, token):
     return render(request, "web/invitation.html", {"form": form, "invitation": None}, status=400)
 
 
+@route("accounts/password-reset/", name="password-reset")
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "HEAD", "POST"])

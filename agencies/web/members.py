@@ -12,10 +12,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 from agencies import selectors, services
 from agencies.errors import Conflict, InvalidInput
 from agencies.models import Role
+from agencies.routes import route
 from agencies.web.forms import MemberAddForm, MemberRoleForm
-from agencies.web.pages import change_flashed, form_carried_out, member_page, paginate
+from agencies.web.pages import (
+    change_flashed,
+    form_carried_out,
+    member_page,
+    paginate,
+    posted_change,
+)
 
 
+@route("members/", name="members")
 @require_http_methods(["GET", "HEAD", "POST"])
 @member_page(Role.AGENCY_ADMIN)
 def members(request):
@@ -45,24 +53,24 @@ def members(request):
     return render(request, "web/members.html", context)
 
 
+@route("members/<int:member_id>/role/", name="member-role")
 @require_POST
 @member_page(Role.AGENCY_ADMIN)
 def member_role(request, member_id):
-    form = MemberRoleForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Choose one of the roles.")
-        return redirect("web:members")
-    change_flashed(
+    return posted_change(
         request,
-        lambda: services.member_change_role(
-            actor=request.member, member_id=member_id, role=form.cleaned_data["role"]
+        MemberRoleForm(request.POST),
+        lambda data: services.member_change_role(
+            actor=request.member, member_id=member_id, role=data["role"]
         ),
         lambda changed: f"{changed.user.username} is now {changed.get_role_display()}.",
+        invalid="Choose one of the roles.",
+        back="web:members",
         refusals=(InvalidInput, Conflict),
     )
-    return redirect("web:members")
 
 
+@route("members/<int:member_id>/deactivate/", name="member-deactivate")
 @require_POST
 @member_page(Role.AGENCY_ADMIN)
 def member_deactivate(request, member_id):
@@ -74,6 +82,7 @@ def member_deactivate(request, member_id):
     return redirect("web:members")
 
 
+@route("members/<int:member_id>/unlock/", name="member-unlock")
 @require_POST
 @member_page(Role.AGENCY_ADMIN)
 def member_unlock(request, member_id):
@@ -82,6 +91,7 @@ def member_unlock(request, member_id):
     return redirect("web:members")
 
 
+@route("members/<int:member_id>/mfa-reset/", name="member-mfa-reset")
 @require_POST
 @member_page(Role.AGENCY_ADMIN, Role.NETWORK_ADMIN)
 def member_mfa_reset(request, member_id):

@@ -30,8 +30,9 @@ from agencies.errors import (
     TooManyAttempts,
 )
 from agencies.models import Membership
+from agencies.routes import route
 from agencies.selectors import membership_for
-from agencies.web.pages import apply_errors
+from agencies.web.pages import apply_errors, render_refusable
 from audit.denials import record_denial
 
 PENDING = "srn_mfa_pending"
@@ -94,6 +95,7 @@ def _signed_in(request, member: Membership, *, factor: mfa.Factor | None) -> Non
     services.login_record(member=member, method="session", factor=factor)
 
 
+@route("accounts/login/code/", name="login-code")
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -124,12 +126,12 @@ def code(request):
                 return _complete(request, member, factor=factor)
         else:
             status = 400
-    response = render(request, "web/login_code.html", {"form": form}, status=status)
-    if retry_after:
-        response["Retry-After"] = str(retry_after)
-    return response
+    return render_refusable(
+        request, "web/login_code.html", {"form": form}, status=status, retry_after=retry_after
+    )
 
 
+@route("accounts/mfa/", name="mfa-enrol")
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from agencies import invitations, network, selectors
 from agencies.errors import Conflict, InvalidInput
 from agencies.models import TIME_ZONES, AgencyKind, Need, Role
+from agencies.routes import route
 from agencies.web.pages import change_flashed, form_carried_out, member_page, paginate
 
 
@@ -86,6 +87,7 @@ def _profile_of(agency) -> dict:
     return {name: getattr(agency, name) for name in ("name", "kind", *network.PROFILE_FIELDS)}
 
 
+@route("network/agencies/", name="network-agencies")
 @require_http_methods(["GET", "HEAD", "POST"])
 @member_page(Role.NETWORK_ADMIN)
 def agencies(request):
@@ -131,6 +133,7 @@ def _edit(request, agency_id, form_class, template):
     return render(request, template, {"form": form, "agency": agency})
 
 
+@route("network/agencies/<int:agency_id>/", name="network-agency")
 @require_http_methods(["GET", "HEAD", "POST"])
 @member_page(Role.NETWORK_ADMIN)
 def agency(request, agency_id):
@@ -139,6 +142,7 @@ def agency(request, agency_id):
     return _edit(request, agency_id, AgencyForm, "web/network_agency.html")
 
 
+@route("network/agencies/<int:agency_id>/admins/", name="network-agency-admins")
 @require_http_methods(["GET", "HEAD"])
 @member_page(Role.NETWORK_ADMIN)
 def agency_admins(request, agency_id):
@@ -149,6 +153,7 @@ def agency_admins(request, agency_id):
     return render(request, "web/network_agency_admins.html", {"agency": agency, "rows": rows})
 
 
+@route("agency/profile/", name="agency-profile")
 @require_http_methods(["GET", "HEAD", "POST"])
 @member_page(Role.AGENCY_ADMIN)
 def profile(request):
@@ -179,8 +184,13 @@ agency_suspend = _agency_change_page(
     network.agency_suspend, "{name} suspended; its members are signed out."
 )
 agency_reinstate = _agency_change_page(network.agency_reinstate, "{name} reinstated.")
+route("network/agencies/<int:agency_id>/suspend/", name="network-agency-suspend")(agency_suspend)
+route("network/agencies/<int:agency_id>/reinstate/", name="network-agency-reinstate")(
+    agency_reinstate
+)
 
 
+@route("invite/", name="invitation-new")
 @require_http_methods(["GET", "HEAD", "POST"])
 @member_page(Role.NETWORK_ADMIN, Role.AGENCY_ADMIN)
 def invitation_new(request):

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from rest_framework.exceptions import ValidationError
@@ -122,6 +123,35 @@ def change_flashed(
         messages.error(request, refusal_text(error))
     else:
         messages.success(request, success(result))
+
+
+def posted_change(
+    request,
+    form,
+    change: Callable,
+    success: Callable[..., str],
+    *,
+    invalid: str,
+    back: str,
+    refusals=(Conflict,),
+):
+    """A one-form POST that changes one thing: an invalid form flashes ``invalid``; a
+    valid one carries out ``change(cleaned_data)`` as ``change_flashed`` does. Either
+    way, back to the page ``back`` (a URL name)."""
+    if form.is_valid():
+        change_flashed(request, lambda: change(form.cleaned_data), success, refusals=refusals)
+    else:
+        messages.error(request, invalid)
+    return redirect(back)
+
+
+def render_refusable(request, template: str, context: dict, *, status: int, retry_after=None):
+    """A sign-in step's page answered with ``status``; a refusal that must wait (429)
+    says how long in ``Retry-After`` (seconds)."""
+    response = render(request, template, context, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def paginate(request, queryset) -> tuple[list, str]:

@@ -131,6 +131,14 @@ def consent_for_update(*, actor: Membership, consent_id) -> Consent:
     return consent
 
 
+class Revocation(TypedDict):
+    """A revocation as the survivor gave it (``consent.inputs.REVOCATION``)."""
+
+    reason: str
+    channel: str
+    no_emergency_access: NotRequired[bool]
+
+
 def revocation_create(
     *,
     actor: Membership | None,

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from agencies.api.operations import operation, valid_body
 from agencies.models import Role
 from agencies.permissions import role_required
+from agencies.routes import route
 from coordination import presenters, selectors, services
 from coordination.api import schema
 from coordination.api import serializers as s
@@ -21,27 +22,39 @@ from coordination.filters import EmergencyAccessFilter
 from coordination.models import EmergencyAccess
 
 
-class EmergencyAccessOpenView(APIView):
+# A POST that opens or reviews an emergency access: its body (``body``, a serializer)
+# and the path's ids go to ``change`` (a service) with the caller as ``actor``; the
+# answer, with ``success_status``, is the access. (A comment, not a docstring: a view's
+# docstring is its operations' description in the schema.)
+class _EmergencyAccessChange(APIView):
+    body = None  # the input serializer
+    change = None  # the service, a staticmethod
+    success_status = status.HTTP_200_OK
+
+    def post(self, request, **ids):
+        changed = self.change(actor=request.member, **ids, **valid_body(self.body, request))
+        return Response(presenters.emergency_access_shown(changed), status=self.success_status)
+
+
+@route("referrals/<uuid:referral_id>/emergency-access/", name="referral-emergency-access")
+@operation(
+    s.EmergencyAccessInputSerializer,
+    schema.EmergencyAccessShown,
+    status=201,
+    refusals={
+        403: "emergency_access_disabled (switched off), emergency_access_refused (the "
+        "survivor refused it) or permission_denied (not a caseworker).",
+        404: "Not a referral the caller's agency is a recipient of.",
+    },
+)
+class EmergencyAccessOpenView(_EmergencyAccessChange):
     permission_classes = [role_required(Role.CASEWORKER)]
-
-    @operation(
-        s.EmergencyAccessInputSerializer,
-        schema.EmergencyAccessShown,
-        status=201,
-        refusals={
-            403: "emergency_access_disabled (switched off), emergency_access_refused (the "
-            "survivor refused it) or permission_denied (not a caseworker).",
-            404: "Not a referral the caller's agency is a recipient of.",
-        },
-    )
-    def post(self, request, referral_id):
-        body = valid_body(s.EmergencyAccessInputSerializer, request)
-        opened = services.emergency_access_open(
-            actor=request.member, referral_id=referral_id, **body
-        )
-        return Response(presenters.emergency_access_shown(opened), status=status.HTTP_201_CREATED)
+    body = s.EmergencyAccessInputSerializer
+    change = staticmethod(services.emergency_access_open)
+    success_status = status.HTTP_201_CREATED
 
 
+@route("emergency-access/", name="emergency-list")
 class EmergencyAccessListView(GenericAPIView):
     """Every emergency access of the network, newest first (compliance officers)."""
 
@@ -64,17 +77,13 @@ class EmergencyAccessListView(GenericAPIView):
             )
 
 
-class EmergencyAccessReviewView(APIView):
+@route("emergency-access/<uuid:access_id>/review/", name="emergency-review")
+@operation(
+    s.EmergencyReviewInputSerializer,
+    schema.EmergencyAccessShown,
+    refusals={409: "already_reviewed: it was reviewed before."},
+)
+class EmergencyAccessReviewView(_EmergencyAccessChange):
     permission_classes = [role_required(Role.COMPLIANCE_OFFICER)]
-
-    @operation(
-        s.EmergencyReviewInputSerializer,
-        schema.EmergencyAccessShown,
-        refusals={409: "already_reviewed: it was reviewed before."},
-    )
-    def post(self, request, access_id):
-        body = valid_body(s.EmergencyReviewInputSerializer, request)
-        reviewed = services.emergency_access_review(
-            actor=request.member, access_id=access_id, **body
-        )
-        return Response(presenters.emergency_access_shown(reviewed))
+    body = s.EmergencyReviewInputSerializer
+    change = staticmethod(services.emergency_access_review)

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from agencies.errors import InvalidInput
 from agencies.models import LIVE_ROLES
 from agencies.permissions import role_required
+from agencies.routes import route
 from coordination import event_stream, selectors
 from coordination.api import schema
 
@@ -23,6 +24,7 @@ def _after(params) -> int:
     return int(raw)
 
 
+@route("events/", name="event-list")
 class EventListView(APIView):
     """Events after ``after`` that the caller's agency may see now, in ``seq`` order.
 

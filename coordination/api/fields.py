@@ -75,7 +75,20 @@ def drf_field(rule: inputs.Rule) -> serializers.Field:
     raise TypeError(f"No API field for {type(rule).__name__}.")
 
 
-class RuleSerializer(serializers.Serializer):
+class _RulesInHeader(serializers.SerializerMetaclass):
+    """Lets a rule serializer name its rules in its header:
+    ``class NoteInputSerializer(RuleSerializer, rules=inputs.NOTE)``."""
+
+    def __new__(mcs, name, bases, attrs, *, rules: inputs.Rules | None = None):
+        if rules is not None:
+            attrs["rules"] = rules
+        return super().__new__(mcs, name, bases, attrs)
+
+    def __init__(cls, name, bases, attrs, **_rules):
+        super().__init__(name, bases, attrs)
+
+
+class RuleSerializer(serializers.Serializer, metaclass=_RulesInHeader):
     """A serializer whose fields are ``rules``, built by ``drf_field``. With
     ``refuse_unknown``, a field it does not know is an error, not silently dropped."""
 

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from agencies.errors import InvalidInput
 from agencies.permissions import role_required
+from agencies.routes import route
 from audit.api.export import csv_cell
 from coordination import reports
 from coordination.suppression import THRESHOLD
@@ -108,6 +109,7 @@ def report_csv(report: reports.Report) -> HttpResponse:
     return response
 
 
+@route("reports/referrals/", name="referral-report")
 class ReferralReportView(APIView):
     """De-identified counts of referrals by need, region, urgency, status or recipient
     agency, with acceptance and decline rates and the hours from referral to acceptance

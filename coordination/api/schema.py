@@ -7,6 +7,8 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
+from agencies.inputs import Flag
+from consent import inputs as consent_inputs
 from consent.categories import Category
 from coordination import access, states
 from coordination.api.idempotency import KEY_MAX
@@ -91,21 +93,28 @@ class ReferralShown(serializers.Serializer):
     )
 
 
-class ConsentShown(serializers.Serializer):
+class _ConsentHead(serializers.Serializer):
     id = serializers.UUIDField()
     survivor = serializers.UUIDField()
     survivor_ref = serializers.CharField()
     recipients = serializers.ListField(child=serializers.IntegerField())
     categories = serializers.ListField(child=serializers.ChoiceField(choices=Category.choices))
-    purpose = serializers.CharField()
-    method = serializers.CharField()
-    evidence_sha256 = serializers.CharField()
-    language = serializers.CharField()
-    interpreter_used = serializers.BooleanField()
-    notice_version = serializers.CharField()
-    services_not_conditional = serializers.BooleanField()
-    signed_by = serializers.CharField()
-    guardian_not_alleged_trafficker = serializers.BooleanField()
+
+
+# What the consent form attests (``consent.inputs.CONSENT`` but whom, to whom, what and
+# when), shown as recorded: a flag as a boolean, any other answer as its string.
+_ConsentAttested = type(
+    "_ConsentAttested",
+    (_ConsentHead,),
+    {
+        name: serializers.BooleanField() if isinstance(rule, Flag) else serializers.CharField()
+        for name, rule in consent_inputs.CONSENT.items()
+        if name not in {*_ConsentHead._declared_fields, "valid_from", "expires_at"}
+    },
+)
+
+
+class ConsentShown(_ConsentAttested):
     valid_from = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
     recorded_at = serializers.DateTimeField()

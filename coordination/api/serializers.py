@@ -9,59 +9,42 @@ from coordination import inputs
 from coordination.api.fields import RuleSerializer
 
 
-class SurvivorInputSerializer(RuleSerializer):
+class SurvivorInputSerializer(RuleSerializer, rules=consent_inputs.SURVIVOR):
     """A survivor profile (PATCH: any subset). At least one name is required."""
 
-    rules = consent_inputs.SURVIVOR
     refuse_unknown = True  # a misspelt field of a profile must not vanish unnoticed
 
 
-class ConsentInputSerializer(RuleSerializer):
+class ConsentInputSerializer(RuleSerializer, rules=consent_inputs.CONSENT):
     """A consent record. Times carry their UTC offset; ``expires_at`` is at most
     ``CONSENT_MAX_DAYS`` after ``valid_from``."""
 
-    rules = consent_inputs.CONSENT
 
-
-class RevokeInputSerializer(RuleSerializer):
+class RevokeInputSerializer(RuleSerializer, rules=consent_inputs.REVOCATION):
     """A revocation: why, and how the survivor said so."""
 
-    rules = consent_inputs.REVOCATION
 
-
-class ErasureInputSerializer(RuleSerializer):
+class ErasureInputSerializer(RuleSerializer, rules=consent_inputs.ERASURE):
     """An erasure of a survivor's PII: why, as a code (no free text: it is audited)."""
 
-    rules = consent_inputs.ERASURE
 
-
-class ReferralInputSerializer(RuleSerializer):
+class ReferralInputSerializer(RuleSerializer, rules=inputs.REFERRAL):
     """A referral of one of the caller's agency's survivors to agencies accepting
     referrals."""
 
-    rules = inputs.REFERRAL
 
-
-class TransitionInputSerializer(RuleSerializer):
+class TransitionInputSerializer(RuleSerializer, rules=inputs.TRANSITION):
     """An action on a referral, with the ``reason`` or ``outcome`` the action needs."""
 
-    rules = inputs.TRANSITION
 
-
-class NoteInputSerializer(RuleSerializer):
+class NoteInputSerializer(RuleSerializer, rules=inputs.NOTE):
     """A case note."""
 
-    rules = inputs.NOTE
 
-
-class EmergencyAccessInputSerializer(RuleSerializer):
+class EmergencyAccessInputSerializer(RuleSerializer, rules=inputs.EMERGENCY_ACCESS):
     """Break-glass: why (``reason_code``, a ``justification`` of at least 20 characters,
     encrypted) and which recipient categories to open."""
 
-    rules = inputs.EMERGENCY_ACCESS
 
-
-class EmergencyReviewInputSerializer(RuleSerializer):
+class EmergencyReviewInputSerializer(RuleSerializer, rules=inputs.EMERGENCY_REVIEW):
     """A compliance officer's review of one emergency access."""
-
-    rules = inputs.EMERGENCY_REVIEW

@@ -8,11 +8,13 @@ from rest_framework.generics import GenericAPIView
 from agencies.api.operations import operation
 from agencies.models import Role
 from agencies.permissions import role_required
+from agencies.routes import route
 from audit.models import Disclosure
 from coordination import disclosures
 from coordination.api import schema
 
 
+@route("survivors/<uuid:survivor_id>/disclosures/", name="survivor-disclosures")
 class DisclosureReportView(GenericAPIView):
     """Every time the survivor's data reached another agency, oldest first: when, which
     agency, which categories, under which consents or emergency accesses. Owner agency

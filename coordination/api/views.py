@@ -15,6 +15,7 @@ from agencies.api.operations import operation, shown_page, valid_body
 from agencies.errors import InvalidInput
 from agencies.models import Role
 from agencies.permissions import role_required
+from agencies.routes import route
 from consent import services as consent_services
 from consent.models import Consent, Survivor
 from coordination import access, presenters, selectors, services
@@ -61,6 +62,7 @@ def _referral_response(referral, decision: access.Decision, **kwargs) -> Respons
     )
 
 
+@route("survivors/", name="survivor-list")
 class SurvivorListView(GenericAPIView):
     """The caller's agency's survivor profiles (liaisons); POST creates one."""
 
@@ -85,6 +87,7 @@ class SurvivorListView(GenericAPIView):
         return concerning(response, survivor.pk)
 
 
+@route("survivors/<uuid:survivor_id>/", name="survivor-detail")
 class SurvivorDetailView(APIView):
     permission_classes = [role_required(Role.LIAISON)]
 
@@ -110,6 +113,7 @@ class SurvivorDetailView(APIView):
         return Response(presenters.survivor_profile(survivor), headers=_tag(survivor.version))
 
 
+@route("survivors/<uuid:survivor_id>/erasure/", name="survivor-erasure")
 class SurvivorErasureView(APIView):
     permission_classes = [role_required(Role.LIAISON)]
 
@@ -128,6 +132,7 @@ class SurvivorErasureView(APIView):
         return Response(presenters.survivor_erased(survivor))
 
 
+@route("consents/", name="consent-list")
 class ConsentListView(GenericAPIView):
     """Consents for the caller's agency's survivors (liaisons); POST records one."""
 
@@ -154,6 +159,7 @@ class ConsentListView(GenericAPIView):
         return concerning(response, consent.survivor_id)
 
 
+@route("consents/<uuid:consent_id>/revoke/", name="consent-revoke")
 class ConsentRevokeView(APIView):
     permission_classes = [role_required(Role.LIAISON)]
 
@@ -165,6 +171,7 @@ class ConsentRevokeView(APIView):
         return Response(presenters.consent_shown(consent))
 
 
+@route("referrals/", name="referral-list")
 class ReferralListView(GenericAPIView):
     """Outgoing and incoming referrals visible to the caller, redacted by consent."""
 
@@ -195,6 +202,7 @@ class ReferralListView(GenericAPIView):
         return concerning(response, referral.survivor_id)
 
 
+@route("referrals/<uuid:referral_id>/", name="referral-detail")
 class ReferralDetailView(APIView):
     permission_classes = [role_required(Role.LIAISON, Role.CASEWORKER)]
 
@@ -204,6 +212,7 @@ class ReferralDetailView(APIView):
         return _referral_response(referral, decision)
 
 
+@route("referrals/<uuid:referral_id>/transitions/", name="referral-transitions")
 class TransitionView(APIView):
     permission_classes = [role_required(Role.LIAISON, Role.CASEWORKER)]
 
@@ -223,6 +232,7 @@ class TransitionView(APIView):
         return _referral_response(referral, decision)
 
 
+@route("referrals/<uuid:referral_id>/notes/", name="referral-notes")
 class NoteListView(APIView):
     permission_classes = [role_required(Role.LIAISON, Role.CASEWORKER)]
 

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from agencies.errors import NotFound
 from agencies.models import Role
 from agencies.permissions import role_required
+from agencies.routes import route
 from audit import selectors as audit_selectors
 from coordination import presenters, selectors
 from coordination.fhir import capability, mapping, search
@@ -31,6 +32,7 @@ def _consent(consent, member) -> dict:
     return mapping.consent(presenters.consent_shown(consent), member.agency_id, timezone.now())
 
 
+@route("Consent", name="consent-search")
 class ConsentSearch(FhirView):
     permission_classes = [role_required(Role.LIAISON)]
 
@@ -44,6 +46,7 @@ class ConsentSearch(FhirView):
         return searchset(request, paginator, [_consent(c, request.member) for c in shown])
 
 
+@route("Consent/<uuid:consent_id>", name="consent-read")
 class ConsentRead(FhirView):
     """One consent record of the caller's agency, audited as the list of it alone."""
 
@@ -59,6 +62,7 @@ class ConsentRead(FhirView):
         return Response(_consent(consent, request.member))
 
 
+@route("AuditEvent", name="auditevent-search")
 class AuditEventSearch(FhirView):
     """The audit trail, newest first (``_lastUpdated`` on the entry's time). The
     selector refuses anyone but a compliance officer (403, audited)."""
@@ -74,6 +78,7 @@ class AuditEventSearch(FhirView):
         return searchset(request, paginator, [mapping.audit_event(entry) for entry in shown])
 
 
+@route("metadata", name="metadata")
 class Metadata(FhirView):
     """What the face supports. It holds no data: anyone may read it, unaudited."""
 

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from agencies.errors import NotFound
 from agencies.models import Role
 from agencies.permissions import role_required
+from agencies.routes import route
 from coordination import presenters, selectors, services
 from coordination.fhir import mapping, search
 from coordination.fhir.bundles import pagination_class, searchset
@@ -53,6 +54,7 @@ def _referral_page(view, request, present) -> Response:
     )
 
 
+@route("ServiceRequest", name="servicerequest-search")
 class ServiceRequestSearch(FhirView):
     permission_classes = [REFERRAL_ROLES]
 
@@ -60,6 +62,7 @@ class ServiceRequestSearch(FhirView):
         return _referral_page(self, request, lambda shown: [mapping.service_request(shown)])
 
 
+@route("ServiceRequest/<uuid:referral_id>", name="servicerequest-read")
 class ServiceRequestRead(FhirView):
     """One referral: the REST detail's own service (``referral_open``): audited as a
     ``view``, and a recipient's first read marks its status ``received``."""
@@ -72,6 +75,7 @@ class ServiceRequestRead(FhirView):
         return Response(mapping.service_request(presenters.referral_shown(referral, decision)))
 
 
+@route("Task", name="task-search")
 class TaskSearch(FhirView):
     """Every Task shown for a page of referrals (``_count`` counts referrals)."""
 
@@ -81,6 +85,7 @@ class TaskSearch(FhirView):
         return _referral_page(self, request, mapping.tasks)
 
 
+@route("Task/<uuid:referral_id>-<int:agency_id>", name="task-read")
 class TaskRead(FhirView):
     """One recipient status the member is shown (``<referral>-<agency>``), read as the
     referral is (``access_referral``: one ``view``); a status the decision does not
@@ -99,6 +104,7 @@ class TaskRead(FhirView):
         return Response(mapping.task(shown, recipient))
 
 
+@route("Patient", name="patient-search")
 class PatientSearch(FhirView):
     """Liaisons: their agency's survivors (as ``/api/v1/survivors/`` lists them,
     ``_lastUpdated`` on the profile's change). Caseworkers: the survivors of the
@@ -130,6 +136,7 @@ class PatientSearch(FhirView):
         )
 
 
+@route("Patient/<uuid:survivor_id>", name="patient-read")
 class PatientRead(FhirView):
     """Liaisons: their agency's survivor (``access_survivor``, as the REST profile).
     Caseworkers: a survivor of a referral they may see, as that referral releases

@@ -7,6 +7,8 @@ each with its effect on the referrals it covers, in one transaction.
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from agencies.errors import Erased, InvalidInput, NotFound
 from agencies.models import Membership
 from audit.models import Action
@@ -50,19 +52,13 @@ def consent_record_many(*, actor: Membership, survivor_id, grants: list[tuple], 
 
 @unit
 def consent_revoke(
-    *, actor: Membership, consent_id, reason: str, channel: str, no_emergency_access: bool = False
+    *, actor: Membership, consent_id, **revocation: Unpack[consent_records.Revocation]
 ):
     """Revoke consent; access ends now, and uncovered recipients move to
     ``consent_revoked`` with a ``consent.revoked`` event. With ``no_emergency_access``
     the survivor's emergency accesses end now too, and none can be opened again."""
     consent = consent_records.consent_for_update(actor=actor, consent_id=consent_id)
-    consent_records.revocation_create(
-        actor=actor,
-        consent=consent,
-        reason=reason,
-        channel=channel,
-        no_emergency_access=no_emergency_access,
-    )
+    consent_records.revocation_create(actor=actor, consent=consent, **revocation)
     cut_uncovered(consent.survivor)
     return consent
 

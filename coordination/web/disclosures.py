@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from agencies.models import Role
+from agencies.routes import route
 from agencies.web.pages import member_page, paginate
 from coordination import disclosures
 
@@ -36,6 +37,7 @@ REASON_WORDS = {
 PRINTABLE_PAGE = 1000  # the report is printed whole; longer ones page on
 
 
+@route("survivors/<uuid:survivor_id>/disclosures/", name="disclosure-report")
 @require_safe
 @member_page(Role.LIAISON)
 def disclosure_report(request, survivor_id):

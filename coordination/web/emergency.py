@@ -11,10 +11,11 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from agencies.errors import Conflict, EmergencyAccessDisabled, InvalidInput
+from agencies.errors import EmergencyAccessDisabled, InvalidInput
 from agencies.models import Role
+from agencies.routes import route
 from agencies.selectors import agency_directory
-from agencies.web.pages import apply_errors, member_page, paginate
+from agencies.web.pages import apply_errors, member_page, paginate, posted_change
 from coordination import emergency, presenters, selectors, services
 from coordination.filters import EmergencyAccessFilter
 from coordination.web.forms import CATEGORY_HELP, EmergencyAccessForm, EmergencyReviewForm
@@ -25,6 +26,7 @@ def _form_page(request, referral_id, form, status: int = 200):
     return render(request, "web/emergency_form.html", context, status=status)
 
 
+@route("referrals/<uuid:referral_id>/emergency-access/", name="emergency-access")
 @require_http_methods(["GET", "HEAD", "POST"])
 @member_page(Role.CASEWORKER)
 def emergency_access(request, referral_id):
@@ -49,6 +51,7 @@ def emergency_access(request, referral_id):
     return render(request, "web/emergency_confirm.html", context)
 
 
+@route("referrals/<uuid:referral_id>/emergency-access/open/", name="emergency-access-open")
 @require_POST
 @member_page(Role.CASEWORKER)
 def emergency_access_open(request, referral_id):
@@ -73,6 +76,7 @@ def emergency_access_open(request, referral_id):
     return redirect("web:referral", referral_id=referral_id)
 
 
+@route("emergency-access/", name="emergency-reviews")
 @require_safe
 @member_page(Role.COMPLIANCE_OFFICER)
 def emergency_reviews(request):
@@ -103,20 +107,20 @@ def emergency_reviews(request):
     return render(request, "web/emergency_reviews.html", context)
 
 
+@route("emergency-access/<uuid:access_id>/review/", name="emergency-review")
 @require_POST
 @member_page(Role.COMPLIANCE_OFFICER)
 def emergency_review(request, access_id):
     """Record one review: justified or unjustified, with a note."""
-    form = EmergencyReviewForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "A review needs a decision and a note.")
-        return redirect("web:emergency-reviews")
-    try:
-        services.emergency_access_review(
-            actor=request.member, access_id=access_id, **form.cleaned_data
-        )
-    except Conflict as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, "Review recorded.")
-    return redirect("web:emergency-reviews")
+
+    def review(data):
+        return services.emergency_access_review(actor=request.member, access_id=access_id, **data)
+
+    return posted_change(
+        request,
+        EmergencyReviewForm(request.POST),
+        review,
+        lambda _review: "Review recorded.",
+        invalid="A review needs a decision and a note.",
+        back="web:emergency-reviews",
+    )

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from agencies.errors import InvalidInput
 from agencies.filters import AgencyFilter
 from agencies.models import Role
+from agencies.routes import route
 from agencies.selectors import agency_directory
 from agencies.web.pages import apply_errors, member_page, paginate
 from consent import services as consent_services
@@ -34,6 +35,7 @@ def _other_agencies(member, query=None):
     return [a for a in agencies if a.pk != member.agency_id]
 
 
+@route("survivors/", name="survivors")
 @require_http_methods(["GET", "HEAD", "POST"])
 @member_page(Role.LIAISON)
 def survivors(request):
@@ -59,6 +61,7 @@ def survivors(request):
     )
 
 
+@route("survivors/<uuid:survivor_id>/", name="survivor")
 @require_safe
 @member_page(Role.LIAISON)
 def survivor(request, survivor_id):
@@ -89,6 +92,7 @@ def _consents_page(request, found_survivor, form, revoke_form=None, status=200):
     )
 
 
+@route("survivors/<uuid:survivor_id>/consents/", name="consents")
 @require_http_methods(["GET", "HEAD", "POST"])
 @member_page(Role.LIAISON)
 def consents(request, survivor_id):
@@ -121,6 +125,7 @@ def consents(request, survivor_id):
     return _consents_page(request, found, form)
 
 
+@route("consents/<uuid:consent_id>/revoke/", name="consent-revoke")
 @require_POST
 @member_page(Role.LIAISON)
 def consent_revocation(request, consent_id):
@@ -139,6 +144,7 @@ def consent_revocation(request, consent_id):
     return redirect("web:consents", survivor_id=consent.survivor_id)
 
 
+@route("referrals/new/", name="referral-new")
 @require_http_methods(["GET", "HEAD", "POST"])
 @member_page(Role.LIAISON)
 def referral_new(request):

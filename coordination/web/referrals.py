@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from agencies.errors import Conflict, InvalidInput, PreconditionFailed
 from agencies.models import Role
+from agencies.routes import route
 from agencies.selectors import agency_directory
 from agencies.web.pages import change_flashed, member_page, paginate
 from consent.categories import SURVIVOR_PII_FIELDS
@@ -73,31 +74,35 @@ def _list_page(request, direction: str, template: str, partial: bool):
     return render(request, "web/_referral_table.html" if partial else template, context)
 
 
-def _list_views(role: str, direction: str, template: str, doc: str):
-    """A list page and its table, which the page's live updates re-fetch."""
+def _list_views(role: str, direction: str, at: str, doc: str):
+    """A list page at ``at`` and its table at ``at + "table/"``, which the page's live
+    updates re-fetch; named after the route's last segment (``inbox``, ``inbox-table``)
+    and drawn from ``web/<name>.html``."""
+    name = at.rstrip("/").rsplit("/", 1)[-1]
 
     def view(partial: bool):
         @require_safe
         @member_page(role)
         def page(request):
-            return _list_page(request, direction, template, partial)
+            return _list_page(request, direction, f"web/{name}.html", partial)
 
         page.__doc__ = "" if partial else doc
         return page
 
-    return view(partial=False), view(partial=True)
+    page = route(at, name=name)(view(partial=False))
+    return page, route(f"{at}table/", name=f"{name}-table")(view(partial=True))
 
 
 outgoing, outgoing_table = _list_views(
     Role.LIAISON,
     "outgoing",
-    "web/outgoing.html",
+    "referrals/outgoing/",
     "The agency's outgoing referrals with the statuses consent lets it see.",
 )
 inbox, inbox_table = _list_views(
     Role.CASEWORKER,
     "incoming",
-    "web/inbox.html",
+    "inbox/",
     "Incoming referrals released to the agency by an active consent.",
 )
 
@@ -112,6 +117,7 @@ def _actions(release, shown_statuses: list[str]) -> list[dict]:
     return offered
 
 
+@route("referrals/<uuid:referral_id>/", name="referral")
 @require_safe
 @member_page(Role.LIAISON, Role.CASEWORKER)
 def referral(request, referral_id):
@@ -180,6 +186,7 @@ def _referral_form(form_class, unreadable: str):
     return decorate
 
 
+@route("referrals/<uuid:referral_id>/transition/", name="referral-transition")
 @_referral_form(TransitionForm, "The action could not be read; please try again.")
 def referral_transition(request, referral_id, fields: dict) -> None:
     """Accept, decline, start, hold, complete (caseworker) or withdraw (liaison)."""
@@ -204,6 +211,7 @@ def referral_transition(request, referral_id, fields: dict) -> None:
         messages.success(request, f"Done: {label.lower()}.")
 
 
+@route("referrals/<uuid:referral_id>/notes/", name="referral-note")
 @_referral_form(NoteForm, "A note needs some text (at most 2000 characters).")
 def referral_note(request, referral_id, fields: dict) -> None:
     change_flashed(

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from agencies.routes import route
 from agencies.web.pages import member_page
 from coordination import reports
 
@@ -75,6 +76,7 @@ def _charts(report: reports.Report) -> tuple[list[dict], list[str]]:
     return shown, withheld
 
 
+@route("reports/", name="reports")
 @require_safe
 @member_page(*reports.REPORTING_ROLES)
 def referral_report(request):
