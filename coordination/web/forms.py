@@ -119,6 +119,16 @@ class RevokeForm(forms.Form):
     pass
 
 
+@rule_fields(consent_inputs.ERASURE, labels={"reason": "Why the data is erased"})
+class ErasureForm(forms.Form):
+    """Erasure is for good: the form asks for the reason and an explicit confirmation."""
+
+    confirm = forms.BooleanField(
+        label="I understand: the survivor's data is destroyed for good, in every copy, "
+        "and their open referrals are cancelled."
+    )
+
+
 @rule_fields(
     inputs.REFERRAL,
     labels={"survivor": "Survivor (by reference)", "recipients": "Refer to"},

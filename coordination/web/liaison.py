@@ -20,7 +20,13 @@ from agencies.web.pages import apply_errors, member_page, paginate
 from consent import services as consent_services
 from consent.categories import SURVIVOR_PII_FIELDS
 from coordination import presenters, selectors, services
-from coordination.web.forms import ConsentForm, ReferralForm, RevokeForm, SurvivorForm
+from coordination.web.forms import (
+    ConsentForm,
+    ErasureForm,
+    ReferralForm,
+    RevokeForm,
+    SurvivorForm,
+)
 
 # The newest profiles offered on the new-referral form (a page can preselect any other).
 CHOICES_LIMIT = 100
@@ -70,7 +76,24 @@ def survivor(request, survivor_id):
         found = selectors.access_survivor(request.member, survivor_id)
     data = presenters.survivor_shown(found)
     fields = [(name.replace("_", " "), data.get(name)) for name in SURVIVOR_PII_FIELDS]
-    return render(request, "web/survivor.html", {"survivor": found, "fields": fields, "data": data})
+    context = {"survivor": found, "fields": fields, "data": data, "erasure": ErasureForm()}
+    return render(request, "web/survivor.html", context)
+
+
+@route("survivors/<uuid:survivor_id>/erasure/", name="survivor-erasure")
+@require_POST
+@member_page(Role.LIAISON)
+def survivor_erasure(request, survivor_id):
+    """Erase the survivor's PII for good (crypto-shredding, ``services.survivor_erase``):
+    a reason and an explicit confirmation, or nothing happens."""
+    form = ErasureForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "To erase, choose the reason and confirm it cannot be undone.")
+        return redirect("web:survivor", survivor_id=survivor_id)
+    reason = form.cleaned_data["reason"]
+    erased = services.survivor_erase(actor=request.member, survivor_id=survivor_id, reason=reason)
+    messages.success(request, f"The data of {erased.ref} is erased, for good.")
+    return redirect("web:survivors")
 
 
 def _consents_page(request, found_survivor, form, revoke_form=None, status=200):
