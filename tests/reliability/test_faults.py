@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from websockets.asyncio.client import connect
 
 from coordination import event_stream
@@ -255,7 +255,9 @@ def test_faults_lose_and_double_no_event_and_leave_no_5xx_once_recovered(
             for thread in threads:
                 thread.join(90)
         assert not any(thread.is_alive() for thread in threads), "a writer is still retrying"
-        connection.close()  # this process's own connection died with PostgreSQL
+        # This process's own connections (the data database's and the key store's) died
+        # with PostgreSQL.
+        connections.close_all()
         layer_failing = channel_layer_failing(daphnes)
         expected = {
             name: expected_seqs(m) for name, m in (("shelter", caseworker), ("police", liaison))
