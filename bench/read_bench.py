@@ -282,7 +282,8 @@ def stage_times(client, path: str, reads: int) -> list[tuple[str, float]]:
     import coordination.services
     from agencies.authentication import OwnTokenAuthentication
     from audit import sealer
-    from coordination import access, presenters, selectors
+    from consent import data_keys
+    from coordination import access, access_rule, presenters, selectors
 
     stages = Stages()
     for owner, name, stage in (
@@ -290,9 +291,11 @@ def stage_times(client, path: str, reads: int) -> list[tuple[str, float]]:
         (agencies.permissions, "membership_for", "membership"),
         (coordination.services, "referral_open", "open"),
         (selectors, "access_referral", "access_referral"),
-        (access, "decide", "decision"),
+        # decide_one (the read by id) calls the rule's own ``decide``, not the facade's.
+        (access_rule, "decide", "decision"),
         (selectors, "record_by", "audit"),
         (sealer, "seal_pending", "seal"),
+        (data_keys, "key_of", "data_key"),
         (access.Decision, "etag", "etag"),
         (presenters, "referral_shown", "present"),
         (JSONRenderer, "render", "render"),
@@ -317,9 +320,10 @@ def stage_times(client, path: str, reads: int) -> list[tuple[str, float]]:
         ("membership", s["membership"]),
         (
             "referral fetch by id (referral, statuses, decrypt)",
-            s["access_referral"] - s["decision"] - s["audit"],
+            s["access_referral"] - s["decision"] - s["audit"] - s["data_key"],
         ),
-        ("access decision", s["decision"]),
+        ("access decision (consent, the member's emergency accesses)", s["decision"]),
+        ("the survivor's data key (key store read, unwrap)", s["data_key"]),
         ("audit entry (unsealed insert)", s["audit"]),
         ("transaction + first-read check", s["open"] - s["access_referral"] - s["seal"]),
         ("sealing after commit (batched, share per read)", s["seal"]),
