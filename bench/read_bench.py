@@ -30,7 +30,6 @@ and in time.
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import os
@@ -39,14 +38,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter, defaultdict
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import _servers
+from bench._read_stages import stage_times, statements
 from bench._servers import Loopback, percentile
 
 CLIENTS = 8
@@ -60,7 +58,6 @@ WARMUP = 20
 LIST_SIZE = 50
 BARE_USER = "bench-caseworker"
 CASEWORKER = "shelter.worker"  # seed_demo's caseworker of the shelter
-SKIPPED = ("SAVEPOINT", "RELEASE")
 
 
 # --- seeding ----------------------------------------------------------------------------
@@ -243,98 +240,6 @@ def over_http(plan: dict, ports: tuple[int, int], world: dict, bare: dict, pw: d
 
 
 # --- in-process: SQL statements and stages ------------------------------------------------
-
-
-def statements(context) -> tuple[int, Counter]:
-    kinds = Counter(q["sql"].lstrip().split(None, 1)[0].upper() for q in context.captured_queries)
-    skipped = sum(n for kind, n in kinds.items() if kind in SKIPPED)
-    return sum(kinds.values()) - skipped, kinds
-
-
-class Stages:
-    """Wall time spent inside chosen functions, summed over calls (wrapped in place)."""
-
-    def __init__(self):
-        self.spent: dict[str, float] = defaultdict(float)
-
-    def wrap(self, owner, name: str, stage: str) -> None:
-        original = getattr(owner, name)
-
-        @functools.wraps(original)
-        def timed(*args, **kwargs):
-            if threading.current_thread() is not threading.main_thread():
-                return original(*args, **kwargs)  # e.g. the sealer's timer: not the read's
-            started = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.spent[stage] += time.perf_counter() - started
-
-        setattr(owner, name, timed)
-
-
-def stage_times(client, path: str, reads: int) -> list[tuple[str, float]]:
-    """Mean milliseconds per repeated detail read, by stage (exclusive times)."""
-    from django.db import connection
-    from rest_framework.renderers import JSONRenderer
-
-    import agencies.permissions
-    import coordination.services
-    from agencies.authentication import OwnTokenAuthentication
-    from audit import sealer
-    from consent import data_keys
-    from coordination import access, access_rule, presenters, selectors
-
-    stages = Stages()
-    for owner, name, stage in (
-        (OwnTokenAuthentication, "authenticate", "auth"),
-        (agencies.permissions, "membership_for", "membership"),
-        (coordination.services, "referral_open", "open"),
-        (selectors, "access_referral", "access_referral"),
-        # decide_one (the read by id) calls the rule's own ``decide``, not the facade's.
-        (access_rule, "decide", "decision"),
-        (selectors, "record_by", "audit"),
-        (sealer, "seal_pending", "seal"),
-        (data_keys, "key_of", "data_key"),
-        (access.Decision, "etag", "etag"),
-        (presenters, "referral_shown", "present"),
-        (JSONRenderer, "render", "render"),
-    ):
-        stages.wrap(owner, name, stage)
-    s = stages.spent
-
-    def sql_timed(execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            s["sql"] += time.perf_counter() - started
-
-    started = time.perf_counter()
-    with connection.execute_wrapper(sql_timed):
-        for _ in range(reads):
-            assert client.get(path, secure=True).status_code == 200
-    total = time.perf_counter() - started
-    rows = [
-        ("token auth (knox, 1 query)", s["auth"]),
-        ("membership", s["membership"]),
-        (
-            "referral fetch by id (referral, statuses, decrypt)",
-            s["access_referral"] - s["decision"] - s["audit"] - s["data_key"],
-        ),
-        ("access decision (consent, the member's emergency accesses)", s["decision"]),
-        ("the survivor's data key (key store read, unwrap)", s["data_key"]),
-        ("audit entry (unsealed insert)", s["audit"]),
-        ("transaction + first-read check", s["open"] - s["access_referral"] - s["seal"]),
-        ("sealing after commit (batched, share per read)", s["seal"]),
-        ("ETag", s["etag"]),
-        ("presenter (released fields)", s["present"]),
-        ("JSON render", s["render"]),
-    ]
-    rows.append(("rest: middleware, DRF dispatch, test client", total - sum(t for _, t in rows)))
-    rows.append(("total (in-process)", total))
-    rows.append(("  of which executing SQL (all stages; COMMIT not included)", s["sql"]))
-    return [(label, seconds * 1000 / reads) for label, seconds in rows]
 
 
 def in_process(password: str, profile_reads: int) -> dict:
