@@ -79,3 +79,20 @@ def test_an_emergency_access_is_alerted_reviewed_and_reported(
         format="json",
     )
     assert acknowledged.status_code == 200, acknowledged.content
+
+
+def test_erasure_shreds_the_emergency_justification_with_the_rest(agencies, members):
+    """The justification may speak of the survivor: it is under their data key, and an
+    erasure blanks it with their other free text."""
+    world = make_world("active", agencies, members)
+    opened = client_for(members["caseworker"]).post(
+        f"/api/v1/referrals/{world['referral'].pk}/emergency-access/", open_body(), format="json"
+    )
+    assert opened.status_code == 201, opened.content
+    erased = client_for(members["liaison"]).post(
+        f"/api/v1/survivors/{world['survivor'].pk}/erasure/",
+        {"reason": "survivor_request"},
+        format="json",
+    )
+    assert erased.status_code == 200, erased.content
+    assert EmergencyAccess.objects.get(pk=opened.json()["id"]).justification == ""
