@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from consent.models import ConsentRevocation
 from coordination.models import EmergencyAccess
+from srn.prepared import prepared
 
 # ``member_id`` that asks for the accesses of any member of the agency: an agency's
 # stream carries an event when any of its members may hear of it (``coordination.outbox``).
@@ -73,16 +74,7 @@ def grants_to(
     # ``active()`` as two plain queries: the open accesses, then (only when there are
     # any, which is rare) their survivors' refusals. The one query with the refusals
     # as a subquery cost every caseworker's decision ~1 ms to compile.
-    rows = list(
-        _of(
-            EmergencyAccess.objects.filter(opened_at__lte=at, expires_at__gt=at),
-            agency_id,
-            member_id,
-        )
-        .filter(referral_id__in=referral_ids)
-        .values_list("referral_id", "id", "categories", "referral__survivor_id")
-        .order_by("opened_at", "id")
-    )
+    rows = _open_to(agency_id=agency_id, member_id=member_id, referral_ids=referral_ids, at=at)
     refused = set()
     if rows:
         survivors = {row[3] for row in rows}
@@ -93,6 +85,21 @@ def grants_to(
         found[referral_id].categories.update(categories)
         found[referral_id].access_ids.append(str(access_id))
     return found
+
+
+@prepared
+def _open_to(*, agency_id: int, member_id, referral_ids, at: datetime) -> QuerySet:
+    # Every caseworker's access decision asks this: compiled once (``srn.prepared``).
+    return (
+        _of(
+            EmergencyAccess.objects.filter(opened_at__lte=at, expires_at__gt=at),
+            agency_id,
+            member_id,
+        )
+        .filter(referral_id__in=referral_ids)
+        .values_list("referral_id", "id", "categories", "referral__survivor_id")
+        .order_by("opened_at", "id")
+    )
 
 
 def granted_to(agency_id: int, member_id, *, referral: OuterRef, at: datetime) -> QuerySet:
