@@ -126,15 +126,19 @@ def _referral_by_id(referral_id, *, lock_statuses: bool = False) -> Referral | N
     """One referral with its survivor and statuses (locked with ``select_for_update``
     for a change), not yet decided on: only ``access.decide_one`` says whether the
     member may see it."""
-    statuses = RecipientStatus.objects.order_by("agency_id")
+    # Unordered but for the locks (taken in agency order): one referral's few statuses
+    # are sorted where they are shown (``Decision.recipients_shown``), and ordering
+    # costs the compilation of both queries more than their SQL.
+    statuses = RecipientStatus.objects.order_by()
     if lock_statuses:
-        statuses = statuses.select_for_update()
-    return (
+        statuses = statuses.order_by("agency_id").select_for_update()
+    found = (
         Referral.objects.select_related("survivor")
         .prefetch_related(Prefetch("recipients", queryset=statuses))
         .filter(pk=referral_id)
-        .first()
+        .order_by()[:1]
     )
+    return next(iter(found), None)
 
 
 def referral_visible(
