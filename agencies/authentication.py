@@ -24,18 +24,15 @@ from knox.settings import CONSTANTS, knox_settings
 from knox.signals import token_expired
 from rest_framework.exceptions import AuthenticationFailed
 
+from srn.prepared import prepared
+
 
 class OwnTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, token: bytes):
         """knox's check of a token (same digest comparison, expiry and refresh), with
         the membership joined to the token's user."""
         token = token.decode("utf-8")
-        found = (
-            get_token_model()
-            .objects.filter(token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH])
-            .select_related("user", "user__membership__agency")
-        )
-        for auth_token in found:
+        for auth_token in _tokens_keyed(key=token[: CONSTANTS.TOKEN_KEY_LENGTH]):
             if self._cleanup_token(auth_token):
                 continue
             try:
@@ -55,6 +52,17 @@ class OwnTokenAuthentication(TokenAuthentication):
             token_expired.send(sender=self.__class__, username=username, source="auth_token")
             return True
         return False
+
+
+@prepared
+def _tokens_keyed(*, key: str):
+    # Every API request asks this: compiled once (``srn.prepared``).
+    return (
+        get_token_model()
+        .objects.filter(token_key=key)
+        .select_related("user", "user__membership__agency")
+        .order_by()
+    )
 
 
 class OwnTokenScheme(KnoxTokenScheme):

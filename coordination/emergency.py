@@ -74,7 +74,12 @@ def grants_to(
     # ``active()`` as two plain queries: the open accesses, then (only when there are
     # any, which is rare) their survivors' refusals. The one query with the refusals
     # as a subquery cost every caseworker's decision ~1 ms to compile.
-    rows = _open_to(agency_id=agency_id, member_id=member_id, referral_ids=referral_ids, at=at)
+    if member_id == ANY_MEMBER:
+        rows = _open_to_agency(agency_id=agency_id, referral_ids=referral_ids, at=at)
+    else:
+        rows = _open_to_member(
+            agency_id=agency_id, member_id=member_id, referral_ids=referral_ids, at=at
+        )
     refused = set()
     if rows:
         survivors = {row[3] for row in rows}
@@ -87,19 +92,25 @@ def grants_to(
     return found
 
 
-@prepared
-def _open_to(*, agency_id: int, member_id, referral_ids, at: datetime) -> QuerySet:
-    # Every caseworker's access decision asks this: compiled once (``srn.prepared``).
+def _open(accesses: QuerySet, referral_ids, at: datetime) -> QuerySet:
     return (
-        _of(
-            EmergencyAccess.objects.filter(opened_at__lte=at, expires_at__gt=at),
-            agency_id,
-            member_id,
-        )
-        .filter(referral_id__in=referral_ids)
+        accesses.filter(opened_at__lte=at, expires_at__gt=at, referral_id__in=referral_ids)
         .values_list("referral_id", "id", "categories", "referral__survivor_id")
         .order_by("opened_at", "id")
     )
+
+
+# Every caseworker's access decision asks these: compiled once (``srn.prepared``).
+@prepared
+def _open_to_member(*, agency_id: int, member_id: int, referral_ids, at: datetime) -> QuerySet:
+    return _open(
+        EmergencyAccess.objects.filter(agency_id=agency_id, member_id=member_id), referral_ids, at
+    )
+
+
+@prepared
+def _open_to_agency(*, agency_id: int, referral_ids, at: datetime) -> QuerySet:
+    return _open(EmergencyAccess.objects.filter(agency_id=agency_id), referral_ids, at)
 
 
 def granted_to(agency_id: int, member_id, *, referral: OuterRef, at: datetime) -> QuerySet:

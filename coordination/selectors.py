@@ -9,6 +9,8 @@ first read of a referral by a recipient is marked by ``services.referral_open``.
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import Prefetch, QuerySet
 
 from agencies.errors import Erased, Forbidden, NotFound
@@ -19,6 +21,7 @@ from consent.categories import SURVIVOR_CATEGORIES
 from consent.models import Consent, Survivor
 from coordination import access
 from coordination.models import CaseNote, EmergencyAccess, RecipientStatus, Referral
+from srn.prepared import prefetched, prepared
 
 
 def _audit_list(member: Membership, object_type: str, count: int, filters: dict) -> None:
@@ -126,19 +129,36 @@ def _referral_by_id(referral_id, *, lock_statuses: bool = False) -> Referral | N
     """One referral with its survivor and statuses (locked with ``select_for_update``
     for a change), not yet decided on: only ``access.decide_one`` says whether the
     member may see it."""
-    # Unordered but for the locks (taken in agency order): one referral's few statuses
-    # are sorted where they are shown (``Decision.recipients_shown``), and ordering
-    # costs the compilation of both queries more than their SQL.
-    statuses = RecipientStatus.objects.order_by()
+    try:
+        referral_id = uuid.UUID(str(referral_id))
+    except ValueError:
+        return None
     if lock_statuses:
-        statuses = statuses.order_by("agency_id").select_for_update()
-    found = (
-        Referral.objects.select_related("survivor")
-        .prefetch_related(Prefetch("recipients", queryset=statuses))
-        .filter(pk=referral_id)
-        .order_by()[:1]
-    )
-    return next(iter(found), None)
+        statuses = RecipientStatus.objects.order_by("agency_id").select_for_update()
+        found = (
+            Referral.objects.select_related("survivor")
+            .prefetch_related(Prefetch("recipients", queryset=statuses))
+            .filter(pk=referral_id)
+            .order_by()[:1]
+        )
+        return next(iter(found), None)
+    # Every read by id asks these two: compiled once (``srn.prepared``). Unordered: one
+    # referral's few statuses are sorted where they are shown (``recipients_shown``).
+    found = _referral_row(referral_id=referral_id)
+    if not found:
+        return None
+    prefetched(found[0], "recipients", _statuses_of(referral_id=referral_id))
+    return found[0]
+
+
+@prepared
+def _referral_row(*, referral_id: uuid.UUID) -> QuerySet[Referral]:
+    return Referral.objects.select_related("survivor").filter(pk=referral_id).order_by()
+
+
+@prepared
+def _statuses_of(*, referral_id: uuid.UUID) -> QuerySet[RecipientStatus]:
+    return RecipientStatus.objects.filter(referral_id=referral_id).order_by()
 
 
 def referral_visible(

@@ -13,10 +13,12 @@ database and *shape*:
     rows = _active(survivor_ids={...}, agency_id=3, at=now)   # a list of tuples
 
 The builder is called once per shape with stand-in values, each of which must reach the
-SQL as a parameter. Values of the kinds below are parameters (a list, set or tuple of
-them counts by its length); anything else (a string, ``None``, a bool) shapes the query:
-it is part of the cache key and reaches the builder as it is. The rows are converted as
-``values_list`` converts them (JSON, UUIDs, times).
+SQL as a parameter (a stand-in the SQL does not carry as it is, e.g. inside a
+``LIKE`` pattern, is refused on that first call). Integers, strings, UUIDs and times are
+parameters (a list, set or tuple of them counts by its length); ``None`` and bools shape
+the query: they are part of the cache key and reach the builder as they are. Rows come
+back converted as the ORM converts them: tuples from a ``values_list``, instances (with
+their ``select_related`` objects) from a model queryset.
 
 Why not a library: ``django-prepared-queries`` and ``django-prepared-query`` last
 supported Django 1.x/2.x.
@@ -32,11 +34,13 @@ from datetime import UTC, datetime
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 
 # The forms a parameter of each kind may take in a query's parameters (as it is, or
 # adapted for the database, as SQLite spells UUIDs and times).
 _ADAPTERS: dict[type, tuple[Callable, ...]] = {
     int: (lambda ops, v: v,),
+    str: (lambda ops, v: v,),
     uuid.UUID: (lambda ops, v: v, lambda ops, v: v.hex),
     datetime: (lambda ops, v: v, lambda ops, v: ops.adapt_datetimefield_value(v)),
 }
@@ -54,6 +58,8 @@ def _kind(value) -> type | None:
 def _stand_in(kind: type, serial: int):
     if kind is int:
         return 7_340_000_000_000 + serial
+    if kind is str:
+        return f"srn-prepared-stand-in-{serial}"
     if kind is uuid.UUID:
         return uuid.UUID(int=(0x5EED << 112) + serial)
     return datetime(1901, 2, 3, 4, 5, 6, serial, tzinfo=UTC)
@@ -69,9 +75,16 @@ class _Plan:
 
     def __init__(self, queryset: QuerySet, stand_ins: dict, connection):
         query = queryset.query
-        selected = [*query.extra_select, *query.values_select, *query.annotation_select]
-        if not queryset._fields or list(queryset._fields) != selected:
-            raise ValueError("prepared query: build a values_list() of plain fields")
+        self.as_objects = queryset._iterable_class is ModelIterable
+        if self.as_objects:
+            if queryset._prefetch_related_lookups or queryset._known_related_objects:
+                raise ValueError("prepared query: no prefetch_related (prefetch apart)")
+        elif queryset._iterable_class is not ValuesListIterable or list(queryset._fields) != [
+            *query.extra_select,
+            *query.values_select,
+            *query.annotation_select,
+        ]:
+            raise ValueError("prepared query: build model rows or a values_list() of fields")
         self.compiler = query.get_compiler(connection=connection)
         try:
             self.sql, params = self.compiler.as_sql()
@@ -80,6 +93,8 @@ class _Plan:
         self.width = self.compiler.col_count
         fields = [column[0] for column in self.compiler.select[: self.width]]
         self.converters = self.compiler.get_converters(fields)
+        if self.as_objects and self.sql:
+            self._objects(connection.alias)
         forms: dict = {}
         for place, value in stand_ins.items():
             for adapt in _ADAPTERS[_kind(value)]:
@@ -91,7 +106,29 @@ class _Plan:
             names = sorted({name for name, _ in missing})
             raise ValueError(f"prepared query: {names} did not reach the SQL as parameters")
 
-    def run(self, values: dict, connection) -> list[tuple]:
+    def _objects(self, alias: str) -> None:
+        """How ``ModelIterable`` makes instances of the rows: the model's columns, and
+        those of each ``select_related`` model."""
+        info, select = self.compiler.klass_info, self.compiler.select
+        self.model = info["model"]
+        self.columns = slice(info["select_fields"][0], info["select_fields"][-1] + 1)
+        self.attnames = [column[0].target.attname for column in select[self.columns]]
+        self.related = get_related_populators(info, select, alias)
+        self.annotations = self.compiler.annotation_col_map or {}
+        self.alias = alias
+
+    def _instances(self, rows) -> list:
+        found = []
+        for row in rows:
+            instance = self.model.from_db(self.alias, self.attnames, row[self.columns])
+            for related in self.related:
+                related.populate(row, instance)
+            for name, position in self.annotations.items():
+                setattr(instance, name, row[position])
+            found.append(instance)
+        return found
+
+    def run(self, values: dict, connection) -> list:
         if not self.sql:
             return []
         params = list(self.params)
@@ -104,18 +141,21 @@ class _Plan:
         if rows and len(rows[0]) != self.width:
             rows = [row[: self.width] for row in rows]
         if self.converters:
-            return [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
+            rows = self.compiler.apply_converters(rows, self.converters)
+        if self.as_objects:
+            return self._instances(rows)
         return [tuple(row) for row in rows]
 
 
-def prepared(build: Callable[..., QuerySet]) -> Callable[..., list[tuple]]:
-    """``build(**values)`` returns a ``values_list`` queryset; the decorated function
+def prepared(build: Callable[..., QuerySet]) -> Callable[..., list]:
+    """``build(**values)`` returns a queryset of model rows (``select_related`` allowed,
+    not ``prefetch_related``) or a ``values_list`` of fields; the decorated function
     takes the same keywords (and ``using``, a database alias, as the queryset's own
-    routing chooses it by default) and returns its rows."""
+    routing chooses it by default) and returns its instances or tuples, as a list."""
     plans: dict[tuple, tuple[str, _Plan]] = {}
 
     @functools.wraps(build)
-    def run(*, using: str | None = None, **values) -> list[tuple]:
+    def run(*, using: str | None = None, **values) -> list:
         shape, placed = [], {}
         for name in sorted(values):
             value = values[name]
@@ -158,3 +198,22 @@ def _planned(build, values: dict, placed: dict, using: str | None) -> tuple[str,
     queryset = build(**arguments)
     alias = using or queryset.db
     return alias, _Plan(queryset, stand_ins, connections[alias])
+
+
+def prefetched(instance, name: str, objects: list) -> None:
+    """Make ``objects`` (a reverse foreign key's rows, fetched apart: by a prepared
+    query) what ``instance.<name>.all()`` returns, as ``prefetch_related`` leaves them:
+    each pointing back at ``instance``, and a ``filter()`` on the relation still a query
+    of the instance's rows."""
+    manager = getattr(instance, name)
+    field = getattr(manager, "field", None)
+    if field is None or not field.many_to_one:
+        raise TypeError(f"prefetched: {name} is not a reverse foreign key")
+    for found in objects:
+        field.set_cached_value(found, instance)
+    cached = manager.get_queryset()
+    cached._result_cache = list(objects)
+    cached._prefetch_done = True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[field.remote_field.cache_name] = cached

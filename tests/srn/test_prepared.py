@@ -129,10 +129,10 @@ def test_an_empty_list_runs_no_query(world):
     assert len(queries) == 0
 
 
-def test_values_that_shape_the_query_are_part_of_its_key(world):
-    def either(*, side, agency_id, at):
+def test_none_and_bools_shape_the_query_and_are_part_of_its_key(world):
+    def either(*, as_recipient, agency_id, at):
         consents = Consent.objects.active_at(at).order_by()
-        if side == "recipients":
+        if as_recipient:
             consents = consents.filter(recipients=agency_id)
         else:
             consents = consents.filter(owner_agency_id=agency_id)
@@ -140,15 +140,64 @@ def test_values_that_shape_the_query_are_part_of_its_key(world):
 
     compiled = prepared(either)
     shelter, police = world["agencies"]["shelter"].id, world["agencies"]["police"].id
+    now = world["now"]
 
-    as_recipient = compiled(side="recipients", agency_id=shelter, at=world["now"])
-    as_owner = compiled(side="owner", agency_id=police, at=world["now"])
+    recipient = compiled(as_recipient=True, agency_id=shelter, at=now)
+    owner = compiled(as_recipient=False, agency_id=police, at=now)
 
-    assert sorted(as_recipient) == sorted(
-        either(side="recipients", agency_id=shelter, at=world["now"])
-    )
-    assert sorted(as_owner) == sorted(either(side="owner", agency_id=police, at=world["now"]))
-    assert len(as_owner) > len(as_recipient) > 0
+    assert sorted(recipient) == sorted(either(as_recipient=True, agency_id=shelter, at=now))
+    assert sorted(owner) == sorted(either(as_recipient=False, agency_id=police, at=now))
+    assert len(owner) > len(recipient) > 0
+
+
+def test_strings_are_parameters(world):
+    def in_language(*, language, at):
+        return Consent.objects.active_at(at).filter(language=language).values_list("id")
+
+    compiled = prepared(in_language)
+    now = world["now"]
+    first = Consent.objects.first()
+    Consent.objects.filter(pk=first.pk).update(language="es")
+
+    assert compiled(language="es", at=now) == list(in_language(language="es", at=now))
+    assert compiled(language="en", at=now) == list(in_language(language="en", at=now))
+    assert compiled(language="fr'; --", at=now) == []
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(picked=st.lists(st.integers(0, 6), max_size=4), hours=st.integers(-24 * 12, 24 * 40))
+def test_model_rows_with_their_related_objects_as_the_orm_makes_them(world, picked, hours):
+    def consents(*, survivor_ids, at):
+        return (
+            Consent.objects.active_at(at)
+            .filter(survivor_id__in=survivor_ids)
+            .select_related("survivor", "owner_agency")
+            .order_by("id")
+        )
+
+    known = world["survivors"] + [uuid.uuid4()]
+    arguments = {
+        "survivor_ids": [known[i] for i in picked],
+        "at": world["now"] + timedelta(hours=hours),
+    }
+    expected = list(consents(**arguments)) if arguments["survivor_ids"] else []
+
+    with CaptureQueriesContext(connection) as queries:
+        found = prepared(consents)(**arguments)
+        for consent in found:  # the related objects came with the rows
+            assert consent.survivor.ref
+            assert consent.owner_agency.slug
+    assert len(queries) == (1 if arguments["survivor_ids"] else 0)
+    assert found == expected
+    for mine, theirs in zip(found, expected, strict=True):
+        assert mine.__dict__.keys() - {"_state"} == theirs.__dict__.keys() - {"_state"}
+        assert mine.categories == theirs.categories
+        assert mine.expires_at == theirs.expires_at
+        assert mine.survivor == theirs.survivor
+        assert mine._state.db == theirs._state.db
+        assert not mine._state.adding
 
 
 def test_a_value_that_never_reaches_the_sql_is_refused(world):
@@ -164,9 +213,13 @@ def test_a_list_of_mixed_kinds_is_refused():
         compiled_consents(survivor_ids=[uuid.uuid4(), 3], agency_id=1, at=django_timezone.now())
 
 
-def test_only_plain_values_list_queries(world):
+def test_only_model_rows_or_a_values_list(world):
     with pytest.raises(ValueError, match="values_list"):
-        prepared(lambda *, at: Consent.objects.active_at(at))(at=world["now"])
+        prepared(lambda *, at: Consent.objects.active_at(at).values("id"))(at=world["now"])
+    with pytest.raises(ValueError, match="prefetch"):
+        prepared(lambda *, at: Consent.objects.active_at(at).prefetch_related("recipients"))(
+            at=world["now"]
+        )
 
 
 def test_the_plans_kept_are_bounded(world, monkeypatch):
