@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels routing."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -24,3 +25,9 @@ application = ProtocolTypeRouter(
         "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )
+
+# What start-up loaded (modules, URLs, settings, the ORM's metadata: ~150,000 objects)
+# lives as long as the process. Frozen, the cyclic collector no longer walks it: a full
+# collection took ~90 ms of one request's time with it, ~6 ms without (bench/README.md).
+gc.collect()
+gc.freeze()
