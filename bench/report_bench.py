@@ -80,11 +80,10 @@ def _setup(database_url: str | None, scratch: str):
     from django.conf import settings
 
     if database_url:
-        import dj_database_url
+        from srn.postgres import postgres_database
 
-        settings.DATABASES["default"] = dj_database_url.parse(database_url)
-        # As the production profile connects (srn/settings.py).
-        settings.DATABASES["default"]["OPTIONS"] = {"options": settings.POSTGRES_OPTIONS}
+        # As the production profile connects (srn/postgres.py), one connection at a time.
+        settings.DATABASES["default"] = postgres_database(database_url, pool_size=0)
     else:
         settings.DATABASES["default"]["TEST"] = {"NAME": str(Path(scratch) / "bench.sqlite3")}
     settings.LOGGING_CONFIG = None

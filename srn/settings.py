@@ -15,11 +15,11 @@ import base64
 from datetime import timedelta
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from srn import local_secrets, schema_settings
 from srn.env import env_bool, env_choice, env_int, env_list, env_str
+from srn.postgres import postgres_database
 from srn.sqlite import sqlite_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -147,27 +147,19 @@ TEMPLATES = [
     },
 ]
 
-# No JIT on PostgreSQL: it compiled the network report's expressions for seconds per
-# query (bench/report_bench.py: an agency admin's report over 100,000 referrals took
-# 7-10 s with it, about 1 s without), and no request here runs long enough to repay it.
-POSTGRES_OPTIONS = "-c jit=off"
-
 if PRODUCTION:
+    # The data and the key store (consent/data_keys.py: the survivors' wrapped data
+    # keys, in a database of its own, its backups kept briefly, so that an erasure
+    # reaches the data's backups), each through a per-process pool (srn/postgres.py).
+    _pool_size = env_int("DATABASE_POOL_SIZE", 10, minimum=0)
     DATABASES = {
-        # No persistent connections: under ASGI each request runs in a thread of its
-        # own, so a kept connection is never reused, only leaked until the server runs
-        # out of slots (Django's docs say the same; tests/reliability found it).
-        "default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=0)
+        "default": postgres_database(env_str("DATABASE_URL"), pool_size=_pool_size),
+        "keys": postgres_database(env_str("KEYS_DATABASE_URL"), pool_size=_pool_size),
     }
-    # The key store (consent/data_keys.py): the survivors' wrapped data keys, in a
-    # database of its own, its backups kept briefly (an erasure then reaches the data's).
-    DATABASES["keys"] = dj_database_url.parse(env_str("KEYS_DATABASE_URL"), conn_max_age=0)
     if {DATABASES[a]["ENGINE"] for a in DATABASES} != {"django.db.backends.postgresql"}:
         raise ImproperlyConfigured("DATABASE_URL and KEYS_DATABASE_URL must be PostgreSQL.")
     if len({(d.get("HOST"), d.get("PORT"), d["NAME"]) for d in DATABASES.values()}) == 1:
         raise ImproperlyConfigured("KEYS_DATABASE_URL must name another database.")
-    for alias in DATABASES:
-        DATABASES[alias].setdefault("OPTIONS", {}).setdefault("options", POSTGRES_OPTIONS)
     _redis_url = env_str("REDIS_URL")
     CHANNEL_LAYERS = {
         "default": {

@@ -9,8 +9,7 @@ import os
 import secrets
 from pathlib import Path
 
-import dj_database_url
-
+from srn.postgres import postgres_database
 from srn.sqlite import sqlite_database
 
 DATA_DIR = Path(os.environ.get("BARE_DATA_DIR", "var/bare"))
@@ -48,11 +47,9 @@ ASGI_APPLICATION = "bench.bare.asgi.application"
 TEMPLATES = []
 
 if os.environ.get("BARE_DATABASE_URL"):
-    DATABASES = {
-        "default": dj_database_url.parse(
-            os.environ["BARE_DATABASE_URL"], conn_max_age=60, conn_health_checks=True
-        )
-    }
+    # Connected as the service connects (a pool per process): the baseline is the stack
+    # at its best, not a connection per request.
+    DATABASES = {"default": postgres_database(os.environ["BARE_DATABASE_URL"], pool_size=10)}
 else:
     DATABASES = {"default": sqlite_database(DATA_DIR / "db.sqlite3")}
 
