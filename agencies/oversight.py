@@ -9,14 +9,23 @@ from collections.abc import Iterable
 from agencies.models import Agency, Membership, Role
 from audit.alert_watch import OfficeHours
 from audit.models import Alert, AlertRule
+from srn.prepared import prepared
 
 
 def office_hours(agency_ids: Iterable[int]) -> dict[int, OfficeHours]:
     """The working hours of those of ``agency_ids`` that set them (one query)."""
-    rows = Agency.objects.filter(
-        pk__in=list(agency_ids), hours_start__isnull=False, hours_end__isnull=False
-    ).values_list("pk", "hours_start", "hours_end", "timezone")
+    rows = _with_hours(agency_ids=list(agency_ids))
     return {pk: OfficeHours(start, end, zone) for pk, start, end, zone in rows}
+
+
+@prepared
+def _with_hours(*, agency_ids: list[int]):
+    # Every sealing asks this: compiled once (``srn.prepared``).
+    return (
+        Agency.objects.filter(pk__in=agency_ids, hours_start__isnull=False, hours_end__isnull=False)
+        .order_by()
+        .values_list("pk", "hours_start", "hours_end", "timezone")
+    )
 
 
 def alert_recipients(alert: Alert) -> list[str]:

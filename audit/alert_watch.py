@@ -58,6 +58,7 @@ from audit.models import (
     Outcome,
 )
 from audit.recorder import SYSTEM, record
+from srn.prepared import prepared
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +192,23 @@ def _sweep() -> None:
     AlertSighting.objects.filter(window_start__lt=cutoff).delete()
 
 
+# Every sealing asks these: compiled once (``srn.prepared``).
+@prepared
+def _tallies(*, users, hours):
+    return AlertTally.objects.filter(actor_user_id__in=users, window_start__in=hours).order_by()
+
+
+@prepared
+def _sightings(*, users, hours, refs):
+    return (
+        AlertSighting.objects.filter(
+            actor_user_id__in=users, window_start__in=hours, survivor_ref__in=refs
+        )
+        .order_by()
+        .values_list("actor_user_id", "window_start", "survivor_ref")
+    )
+
+
 def _hour_of(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
@@ -241,7 +259,7 @@ class _Count:
         hours = {_hour_of(row["at"]) for row in members}
         if not users:
             return
-        for tally in AlertTally.objects.filter(actor_user_id__in=users, window_start__in=hours):
+        for tally in _tallies(users=users, hours=hours):
             self.tallies[(tally.rule, tally.actor_user_id, tally.window_start)] = tally
         self.known = set(self.tallies)
 
@@ -249,11 +267,11 @@ class _Count:
         reads = [row for row in members if row["survivor_ref"] and row["action"] in READS]
         if not reads or not self.limits[AlertRule.SURVIVORS_PER_HOUR]:
             return set()
-        found = AlertSighting.objects.filter(
-            actor_user_id__in={row["actor_user_id"] for row in reads},
-            window_start__in={_hour_of(row["at"]) for row in reads},
-            survivor_ref__in={row["survivor_ref"] for row in reads},
-        ).values_list("actor_user_id", "window_start", "survivor_ref")
+        found = _sightings(
+            users={row["actor_user_id"] for row in reads},
+            hours={_hour_of(row["at"]) for row in reads},
+            refs={row["survivor_ref"] for row in reads},
+        )
         return set(found)
 
     def _load_hours(self, members: list[dict]) -> dict[int, OfficeHours]:
