@@ -27,6 +27,7 @@ from knox.models import AuthToken
 from agencies.models import Membership, WsTicket
 from audit.models import Action, Outcome
 from audit.recorder import record
+from srn.prepared import prepared
 
 logger = logging.getLogger(__name__)
 
@@ -187,29 +188,17 @@ def entitled_many(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], bool]:
     """For many sockets at once: is member ``m`` still usable, in a live role, with its
     credential ``c`` alive? A constant number of queries for any number of sockets
     (with database sessions; other session engines load each session)."""
-    from django.contrib.sessions.models import Session
-
     from agencies.models import LIVE_ROLES
 
     now = timezone.now()
-    members = {
-        m.pk: m
-        for m in Membership.objects.select_related("user", "agency").filter(
-            pk__in={member_id for member_id, _ in pairs}
-        )
-    }
+    members = {m.pk: m for m in _members(ids=sorted({member_id for member_id, _ in pairs}))}
     kinds = {credential: credential.partition(":") for _, credential in pairs}
-    digests = [value for kind, _, value in kinds.values() if kind == TOKEN]
-    token_users = dict(
-        AuthToken.objects.filter(digest__in=digests, expiry__gt=now).values_list(
-            "digest", "user_id"
-        )
-    )
-    session_keys = [value for kind, _, value in kinds.values() if kind == SESSION]
+    digests = sorted(value for kind, _, value in kinds.values() if kind == TOKEN)
+    token_users = dict(_token_users(digests=digests, now=now)) if digests else {}
+    session_keys = sorted(value for kind, _, value in kinds.values() if kind == SESSION)
     session_users: dict[str, str] = {}
-    if settings.SESSION_ENGINE == DB_SESSIONS:
-        rows = Session.objects.filter(session_key__in=session_keys, expire_date__gt=now)
-        for key, data in rows.values_list("session_key", "session_data"):
+    if session_keys and settings.SESSION_ENGINE == DB_SESSIONS:
+        for key, data in _sessions(keys=session_keys, now=now):
             session_users[key] = _session_user(data)
 
     def alive(credential: str, user_id: int) -> bool:
@@ -230,3 +219,30 @@ def entitled_many(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], bool]:
             and alive(credential, member.user_id)
         )
     return result
+
+
+# Every live event re-checks every socket's member and credential through these: each
+# compiled once (``srn.prepared``) per number of sockets, members or credentials.
+@prepared
+def _members(*, ids: list[int]):
+    return Membership.objects.select_related("user", "agency").filter(pk__in=ids).order_by()
+
+
+@prepared
+def _token_users(*, digests: list[str], now):
+    return (
+        AuthToken.objects.filter(digest__in=digests, expiry__gt=now)
+        .order_by()
+        .values_list("digest", "user_id")
+    )
+
+
+@prepared
+def _sessions(*, keys: list[str], now):
+    from django.contrib.sessions.models import Session
+
+    return (
+        Session.objects.filter(session_key__in=keys, expire_date__gt=now)
+        .order_by()
+        .values_list("session_key", "session_data")
+    )
