@@ -24,7 +24,6 @@ from django.utils import timezone
 from coordination import access
 from coordination.models import (
     Event,
-    EventCounter,
     RecipientStatus,
     Referral,
     StreamCounter,
@@ -51,10 +50,10 @@ def emit(
 
     ``decided`` is the acting member's decision on ``referral`` in this transaction, if
     the caller has one: it answers for the member's own agency where it lets that agency
-    hear of the event (see ``_hearers``). The access decisions (a few reads) come first;
-    then the counters are bumped — the network counter first, the agencies' in id
-    order — so that concurrent appends serialise for the least time and can never
-    deadlock each other."""
+    hear of the event (see ``_told``). The access decisions (reads) come first, then the
+    event row (numbered by the database) and the streams' entries (``_append``: where
+    rows are locked, the agencies' counters in id order), so that concurrent appends
+    serialise for the least time and can never deadlock each other."""
     event = Event(
         kind=kind,
         referral=referral,
@@ -64,7 +63,6 @@ def emit(
         at=timezone.now(),
     )
     hearers = _hearers(event, decided)
-    event.seq = _next_network_seq()
     event.save(force_insert=True)
     grown = _append(event, hearers)
     if grown:
@@ -123,19 +121,6 @@ def _told(agency_id: int, event: Event, decided: access.Decision | None) -> bool
     ):
         return True
     return bool(access.deliverable_events(agency_id, [event], member_id=access.ANY_MEMBER))
-
-
-def _next_network_seq() -> int:
-    """The outbox row's number (network-wide; never shown to a client): the counter row
-    bumped and read in one statement, which holds its lock until the commit."""
-    table = connection.ops.quote_name(EventCounter._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE id = 1 RETURNING seq")  # noqa: S608
-        row = cursor.fetchone()
-    if row is None:
-        EventCounter.objects.get_or_create(pk=1, defaults={"seq": 0})
-        return _next_network_seq()
-    return row[0]
 
 
 def _append(event: Event, hearers: list[int]) -> dict[int, int]:
