@@ -132,7 +132,8 @@ def _append(event: Event, hearers: list[int]) -> dict[int, int]:
     never deadlock each other and each stream numbers its entries in commit order (a
     missing counter is created first). SQLite runs one writer at a time and already
     holds the write lock here: each entry takes the next number after its stream's head
-    (``stream_head``) straight from the index on ``(agency, seq)``."""
+    (``stream_head``) straight from the index on ``(agency, seq)`` (stream entries are
+    never deleted, so a number is never given twice)."""
     if not hearers:
         return {}
     if not connection.features.has_select_for_update:
