@@ -117,7 +117,7 @@ class Event(models.Model):
     """The transactional outbox: one row per state change, written in its transaction.
 
     ``seq`` is the database's own number for the row (network-wide, never shown to a
-    client: it may commit out of order, and a rolled-back change leaves a gap). What a
+    client: it may commit out of order, and a rolled-back change may leave a gap). What a
     client counts is its agency's ``StreamEntry.seq``. Payloads hold ids, ``ref`` and
     states — never PII.
     """
