@@ -21,11 +21,10 @@ machine; the figures are ratios against that baseline, never thresholds:
   repeated), a referral list page of 5 and of 50, a note and a transition — each
   request's own statements, its audit entry's sealing deferred (``audit.sealer``
   batches it per window) and one sealing counted apart;
-- where a detail read's time goes, by timing its stages in-process.
+- where a detail read's and a note POST's time goes, by timing their stages in-process.
 
 The last line is ``RESULT detail_p50_ratio=… detail_p99_ratio=… detail_queries=…
-list_queries=… throughput8_ratio=… write_p50_ratio=…``. Every loop is bounded in count
-and in time.
+list_queries=… throughput8_ratio=… write_p50_ratio=…``. Every loop is bounded.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import _servers
-from bench._read_stages import stage_times, statements
+from bench._read_stages import print_stages, stage_times, statements, write_stage_times
 from bench._servers import Loopback, percentile
 
 CLIENTS = 8
@@ -242,9 +241,9 @@ def over_http(plan: dict, ports: tuple[int, int], world: dict, bare: dict, pw: d
 # --- in-process: SQL statements and stages ------------------------------------------------
 
 
-def in_process(password: str, profile_reads: int) -> dict:
+def in_process(password: str, profile_reads: int, profile_writes: int) -> dict:
     """On a throwaway test database: SQL statements per request and the stages of a
-    repeated detail read."""
+    repeated detail read and of a note POST."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, setup_test_environment
@@ -302,7 +301,10 @@ def in_process(password: str, profile_reads: int) -> dict:
             assert len(sealer.flush()) == 1
         counts["sealing"] = statements(context)
         sealer.WINDOW = window
-        return {"counts": counts, "stages": stage_times(client, detail, profile_reads)}
+        stages = stage_times(client, detail, profile_reads)
+        notes = f"/api/v1/referrals/{write}/notes/"
+        writes = write_stage_times(client, notes, {"text": "timed"}, profile_writes)
+        return {"counts": counts, "stages": stages, "write_stages": writes}
     finally:
         sealer.flush()
         connection.creation.destroy_test_db(old_name, verbosity=0)
@@ -345,11 +347,9 @@ def report(mode: str, production: bool, http: dict, local: dict, bare_counts: di
     print("(SQL statements counted in-process, SAVEPOINT/RELEASE not counted; by kind:)")
     for name, (_, kinds) in local["counts"].items():
         print(f"  {name:<14} " + ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items())))
-    print("where a repeated detail read's time goes (in-process, mean ms per read):")
-    total = local["stages"][-2][1]
-    for label, value in local["stages"]:
-        print(f"  {label:<58} {value:>7.2f} {100 * value / total:>5.0f}%")
+    print_stages("a repeated detail read's", "read", local["stages"])
     print(f"  {'bare app: total (in-process, same client)':<58} {bare_counts['detail_ms']:>7.2f}")
+    print_stages("a note POST's", "write", local["write_stages"])
     return (
         f"RESULT detail_p50_ratio={ms['service'][0.5] / ms['bare'][0.5]:.2f} "
         f"detail_p99_ratio={ms['service'][0.99] / ms['bare'][0.99]:.2f} "
@@ -388,7 +388,7 @@ def main() -> None:
     finally:
         drop_bare_database(bare)
     try:
-        local = in_process(pw["service"], profile_reads=plan["reads"] // 4)
+        local = in_process(pw["service"], plan["reads"] // 4, plan["writes"])
     finally:
         for path in (data_dir, bare["BARE_DATA_DIR"]):
             if path is not None:

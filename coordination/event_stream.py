@@ -21,8 +21,8 @@ from datetime import datetime
 from django.db.models import Prefetch
 
 from agencies.models import Membership
-from coordination import access
-from coordination.models import RecipientStatus, StreamCounter, StreamEntry
+from coordination import access, outbox
+from coordination.models import RecipientStatus, StreamEntry
 
 # Stream entries read per query; a long replay is several batches.
 EVENT_BATCH = 500
@@ -64,8 +64,7 @@ class Batch:
 
 def head_seq(agency_id: int) -> int:
     """The newest committed ``seq`` of the agency's stream (0 before its first)."""
-    found = StreamCounter.objects.filter(agency_id=agency_id).values_list("seq", flat=True)
-    return found.first() or 0
+    return outbox.stream_head(agency_id)
 
 
 def events_after(member: Membership, after: int, *, limit: int | None = None) -> Batch:

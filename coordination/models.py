@@ -116,8 +116,10 @@ class CaseNote(models.Model):
 class Event(models.Model):
     """The transactional outbox: one row per state change, written in its transaction.
 
-    ``seq`` comes from ``EventCounter`` locked for the append, so seqs are gap-free and
-    follow commit order. Payloads hold ids, ``ref`` and states — never PII.
+    ``seq`` is the database's own number for the row (network-wide, never shown to a
+    client: it may commit out of order, and a rolled-back change may leave a gap). What a
+    client counts is its agency's ``StreamEntry.seq``. Payloads hold ids, ``ref`` and
+    states — never PII.
     """
 
     # Kinds: ``referral.<status>`` for a status change, and these.
@@ -128,7 +130,7 @@ class Event(models.Model):
     EMERGENCY_REVIEWED = "emergency.reviewed"
     EMERGENCY_KINDS = frozenset({EMERGENCY_OPENED, EMERGENCY_REVIEWED})
 
-    seq = models.BigIntegerField(primary_key=True)
+    seq = models.BigAutoField(primary_key=True)
     kind = models.CharField(max_length=40)
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="events")
     survivor_ref = models.CharField(max_length=16)
@@ -153,21 +155,14 @@ class Event(models.Model):
         return cls.CONSENT_REVOKED if status == states.CONSENT_REVOKED else f"referral.{status}"
 
 
-class EventCounter(models.Model):
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
-    seq = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"event counter #{self.seq}"
-
-
 class StreamEntry(models.Model):
     """One event in one agency's stream, numbered in that agency's own sequence.
 
     Written with the event, in its transaction, for each agency that may hear of it
-    at that moment; ``seq`` comes from the agency's ``StreamCounter`` locked for the
-    append, so an agency's numbers are gap-free, follow commit order and advance only
-    over events it was entitled to. Delivery still asks the access rule again.
+    at that moment; ``seq`` follows the agency's stream head (``outbox.stream_head``)
+    under a lock (the agency's ``StreamCounter`` row, or SQLite's one writer), so an
+    agency's numbers are gap-free, follow commit order and advance only over events it
+    was entitled to. Delivery still asks the access rule again.
     """
 
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
@@ -185,7 +180,9 @@ class StreamEntry(models.Model):
 
 
 class StreamCounter(models.Model):
-    """The last ``seq`` of one agency's stream (a missing row reads as 0)."""
+    """The last ``seq`` of one agency's stream (a missing row reads as 0), bumped with
+    each append where rows are locked (PostgreSQL); on SQLite it holds where the stream
+    stood before its entries were numbered from their own index (``outbox``)."""
 
     agency = models.OneToOneField(
         Agency, primary_key=True, on_delete=models.PROTECT, related_name="+"

@@ -24,7 +24,6 @@ from django.utils import timezone
 from coordination import access
 from coordination.models import (
     Event,
-    EventCounter,
     RecipientStatus,
     Referral,
     StreamCounter,
@@ -39,11 +38,21 @@ def stream_group(agency_id: int) -> str:
     return f"events.{agency_id}"
 
 
-def emit(*, kind: str, referral, agency_id: int | None = None, status: str = "") -> Event:
+def emit(
+    *,
+    kind: str,
+    referral,
+    agency_id: int | None = None,
+    status: str = "",
+    decided: access.Decision | None = None,
+) -> Event:
     """Write the event and its stream entries; nudge the agencies' sockets after commit.
 
-    The access decisions (a few reads) come first; then the counters are bumped — the
-    network counter first, the agencies' in id order — so that concurrent appends
+    ``decided`` is the acting member's decision on ``referral`` in this transaction, if
+    the caller has one: it answers for the member's own agency where it lets that agency
+    hear of the event (see ``_told``). The access decisions (reads) come first, then the
+    event row (numbered by the database) and the streams' entries (``_append``: where
+    rows are locked, the agencies' counters in id order), so that concurrent appends
     serialise for the least time and can never deadlock each other."""
     event = Event(
         kind=kind,
@@ -53,8 +62,7 @@ def emit(*, kind: str, referral, agency_id: int | None = None, status: str = "")
         status=status,
         at=timezone.now(),
     )
-    hearers = _hearers(event)
-    event.seq = _next_network_seq()
+    hearers = _hearers(event, decided)
     event.save(force_insert=True)
     grown = _append(event, hearers)
     if grown:
@@ -62,7 +70,7 @@ def emit(*, kind: str, referral, agency_id: int | None = None, status: str = "")
     return event
 
 
-def _hearers(event: Event) -> list[int]:
+def _hearers(event: Event, decided: access.Decision | None = None) -> list[int]:
     """The agencies that may hear of ``event`` now, in id order: the candidates
     ``access.event_audience`` names, each asked of ``access.deliverable_events``.
 
@@ -90,59 +98,95 @@ def _hearers(event: Event) -> list[int]:
     candidates = sorted(a for a in audience if a is not None)
     # Any member: an agency one of whose members holds an emergency access hears of the
     # event too; delivery then tells only that member (``event_stream.for_member``).
-    return [
-        a for a in candidates if access.deliverable_events(a, [probe], member_id=access.ANY_MEMBER)
-    ]
+    return [a for a in candidates if _told(a, probe, decided)]
 
 
-def _next_network_seq() -> int:
-    """The outbox row's number (network-wide; never shown to a client): the counter row
-    bumped and read in one statement, which holds its lock until the commit."""
-    table = connection.ops.quote_name(EventCounter._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE id = 1 RETURNING seq")  # noqa: S608
-        row = cursor.fetchone()
-    if row is None:
-        EventCounter.objects.get_or_create(pk=1, defaults={"seq": 0})
-        return _next_network_seq()
-    return row[0]
+def _told(agency_id: int, event: Event, decided: access.Decision | None) -> bool:
+    """May the agency hear of ``event``, any of its members (``ANY_MEMBER``)?
+
+    The acting member's own decision answers "yes" for their agency without asking
+    again: what one member of an agency may see, the agency with any member's
+    emergency accesses may see too (the same consents; a member's accesses are among
+    all members'), so an event deliverable under the member's release is deliverable
+    under the agency's. A "no" is not conclusive (another member's access may open
+    more): then, and for every other agency, the rule is asked."""
+    referral_id = event.referral_id
+    if (
+        decided is not None
+        and decided.agency_id == agency_id
+        and referral_id in decided.releases
+        and access.event_deliverable(
+            agency_id, event, decided.releases[referral_id], decided.backs.get(referral_id)
+        )
+    ):
+        return True
+    return bool(access.deliverable_events(agency_id, [event], member_id=access.ANY_MEMBER))
 
 
 def _append(event: Event, hearers: list[int]) -> dict[int, int]:
-    """Append ``event`` to each hearer's stream; ``{agency id: its new seq}``."""
+    """Append ``event`` to each hearer's stream in one statement; ``{agency id: its new
+    seq}`` in agency order.
+
+    Where rows can be locked (PostgreSQL) the agencies' counters are locked in agency
+    order and bumped, and the entries written from them, so that concurrent appends
+    never deadlock each other and each stream numbers its entries in commit order (a
+    missing counter is created first). SQLite runs one writer at a time and already
+    holds the write lock here: each entry takes the next number after its stream's head
+    (``stream_head``) straight from the index on ``(agency, seq)`` (stream entries are
+    never deleted, so a number is never given twice)."""
     if not hearers:
         return {}
-    grown = _bump_counters(hearers)
+    if not connection.features.has_select_for_update:
+        return dict(sorted(_written(_NUMBERED_FROM_HEAD, event, hearers).items()))
+    grown = _written(_NUMBERED_FROM_COUNTER, event, hearers)
     missing = [a for a in hearers if a not in grown]
     if missing:
         StreamCounter.objects.bulk_create(
             [StreamCounter(agency_id=a) for a in missing], ignore_conflicts=True
         )
-        grown.update(_bump_counters(missing))
-    grown = dict(sorted(grown.items()))
-    StreamEntry.objects.bulk_create(
-        StreamEntry(agency_id=agency, seq=seq, event=event) for agency, seq in grown.items()
-    )
-    return grown
+        grown.update(_written(_NUMBERED_FROM_COUNTER, event, missing))
+    return dict(sorted(grown.items()))
 
 
-def _bump_counters(agencies: list[int]) -> dict[int, int]:
-    """Bump the agencies' existing stream counters in one statement; ``{agency: new
-    seq}``. Where rows can be locked (PostgreSQL), they are locked in agency order
-    first, so that concurrent appends never deadlock each other; SQLite runs one
-    writer at a time."""
-    table = connection.ops.quote_name(StreamCounter._meta.db_table)
-    listed = ", ".join(["%s"] * len(agencies))
-    chosen = f"agency_id IN ({listed})"
-    if connection.features.has_select_for_update:
-        chosen = (
-            f"agency_id IN (SELECT agency_id FROM {table} WHERE {chosen} "  # noqa: S608
-            "ORDER BY agency_id FOR UPDATE)"
-        )
-    sql = f"UPDATE {table} SET seq = seq + 1 WHERE {chosen} RETURNING agency_id, seq"  # noqa: S608
+_COUNTER = StreamCounter._meta.db_table
+_ENTRY = StreamEntry._meta.db_table
+_AGENCY = StreamEntry._meta.get_field("agency").related_model._meta.db_table
+# An agency's stream head: its counter, or its newest entry where the entries have run
+# ahead of the counter (SQLite numbers from the entries; PostgreSQL bumps the counter).
+_HEAD = (
+    f"{{greatest}}(COALESCE((SELECT c.seq FROM {_COUNTER} c WHERE c.agency_id = {{agency}}), 0), "  # noqa: S608
+    f"COALESCE((SELECT MAX(e.seq) FROM {_ENTRY} e WHERE e.agency_id = {{agency}}), 0))"
+)
+_NUMBERED_FROM_HEAD = (
+    f"INSERT INTO {_ENTRY} (agency_id, seq, event_id) "  # noqa: S608
+    f"SELECT a.id, {_HEAD.format(greatest='MAX', agency='a.id')} + 1, %(event)s "
+    f"FROM {_AGENCY} a WHERE a.id IN ({{listed}}) RETURNING agency_id, seq"
+)
+_NUMBERED_FROM_COUNTER = (
+    f"WITH bumped AS (UPDATE {_COUNTER} SET seq = seq + 1 WHERE agency_id IN ("  # noqa: S608
+    f"SELECT agency_id FROM {_COUNTER} WHERE agency_id IN ({{listed}}) "
+    "ORDER BY agency_id FOR UPDATE) RETURNING agency_id, seq) "
+    f"INSERT INTO {_ENTRY} (agency_id, seq, event_id) "
+    "SELECT agency_id, seq, %(event)s FROM bumped RETURNING agency_id, seq"
+)
+
+
+def _written(sql: str, event: Event, agencies: list[int]) -> dict[int, int]:
+    """Run one of the appends above for ``agencies``; ``{agency: new seq}``."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(agencies))
+        named = {f"agency{n}": agency for n, agency in enumerate(agencies)}
+        listed = ", ".join(f"%({name})s" for name in named)
+        cursor.execute(sql.format(listed=listed), {"event": event.pk, **named})
         return dict(cursor.fetchall())
+
+
+def stream_head(agency_id: int) -> int:
+    """The newest ``seq`` of the agency's stream (0 before its first)."""
+    greatest = "MAX" if connection.vendor == "sqlite" else "GREATEST"
+    sql = "SELECT " + _HEAD.format(greatest=greatest, agency="%s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [agency_id, agency_id])
+        return cursor.fetchone()[0]
 
 
 def publish(grown: dict[int, int]) -> None:

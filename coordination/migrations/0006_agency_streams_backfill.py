@@ -13,6 +13,7 @@ access rule, as for every entry.
 """
 
 from django.db import migrations
+from django.db.models import Max
 
 NOTE_ADDED = "note.added"
 BATCH = 1000
@@ -21,7 +22,6 @@ BATCH = 1000
 def backfill(apps, schema_editor):
     Agency = apps.get_model("agencies", "Agency")
     Event = apps.get_model("coordination", "Event")
-    EventCounter = apps.get_model("coordination", "EventCounter")
     RecipientStatus = apps.get_model("coordination", "RecipientStatus")
     StreamEntry = apps.get_model("coordination", "StreamEntry")
     StreamCounter = apps.get_model("coordination", "StreamCounter")
@@ -44,7 +44,9 @@ def backfill(apps, schema_editor):
             entries = []
     StreamEntry.objects.bulk_create(entries)
 
-    head = EventCounter.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+    # The network counter's value then: it always equalled the newest event's seq (bumped
+    # in the event's transaction), and it is gone since 0012.
+    head = Event.objects.aggregate(head=Max("seq"))["head"] or 0
     if head:
         StreamCounter.objects.bulk_create(
             StreamCounter(agency_id=pk, seq=head)

@@ -119,7 +119,10 @@ def referral_transition(
         targets = [r for r in locked if r.agency_id == actor.agency_id]
     if if_match is not None and if_match != decision.etag(referral):
         raise PreconditionFailed
-    moved = [status_move(target, action, user=actor.user, reason=text) for target in targets]
+    moved = [
+        status_move(target, action, user=actor.user, reason=text, decided=decision)
+        for target in targets
+    ]
     disclosed = release.relation == access.RECIPIENT
     # The response shows the referral as released: a recipient's is a disclosure.
     record_by(
@@ -150,7 +153,7 @@ def referral_open(*, actor: Membership, referral_id, audit_action: str = Action.
     own = next(r for r in referral.recipients.all() if r.agency_id == actor.agency_id)
     if own.status != states.REQUESTED:
         return referral, decision
-    status_move(own, "receive", user=actor.user)  # moves ``own`` in place
+    status_move(own, "receive", user=actor.user, decided=decision)  # moves ``own`` in place
     return referral, decision
 
 
@@ -159,12 +162,14 @@ def note_add(*, actor: Membership, referral_id, text: str):
     """A recipient caseworker or the referrer's liaison adds a case note (its text
     checked by the face against ``coordination.inputs.NOTE``). Audits ``create``;
     emits ``note.added``."""
-    referral, _ = selectors.referral_visible(actor, referral_id)
+    referral, decision = selectors.referral_visible(actor, referral_id)
     if actor.role not in (Role.CASEWORKER, Role.LIAISON):
         raise Forbidden("Only caseworkers and liaisons add case notes.")
     note = CaseNote.objects.create(
         referral=referral, author=actor.user, author_agency=actor.agency, text=text
     )
     record_by(actor, Action.CREATE, "case_note", note.pk, survivor_ref=referral.survivor.ref)
-    outbox.emit(kind=Event.NOTE_ADDED, referral=referral, agency_id=actor.agency_id)
+    outbox.emit(
+        kind=Event.NOTE_ADDED, referral=referral, agency_id=actor.agency_id, decided=decision
+    )
     return note

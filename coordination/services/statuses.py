@@ -12,11 +12,17 @@ from coordination.models import Event, RecipientStatus, StatusChange
 
 
 def status_move(
-    recipient: RecipientStatus, action: str, *, user=None, reason: str = ""
+    recipient: RecipientStatus,
+    action: str,
+    *,
+    user=None,
+    reason: str = "",
+    decided: access.Decision | None = None,
 ) -> RecipientStatus:
     """Check the transition table, bump the version (and stamp the first acceptance),
     write the history row and the outbox event; runs in the caller's transaction and
-    returns ``recipient`` updated.
+    returns ``recipient`` updated. ``decided``: the acting member's decision on the
+    referral, which the outbox may reuse for their agency (``outbox.emit``).
 
     The row changes only if it still holds the status and version the caller read (one
     conditional UPDATE, which waits for and re-checks a concurrent writer's row lock);
@@ -46,6 +52,7 @@ def status_move(
         referral=recipient.referral,
         agency_id=recipient.agency_id,
         status=target,
+        decided=decided,
     )
     return recipient
 

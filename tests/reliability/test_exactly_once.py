@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, transaction
 
 from audit.models import Action, AuditEntry
-from coordination.models import EventCounter, IdempotencyRecord, Referral
+from coordination.models import IdempotencyRecord, Referral, StreamCounter
 from tests import processes
 from tests.coordination import live_helpers as h
 from tests.reliability import storm, wire
@@ -97,7 +97,7 @@ def test_a_thousand_retries_with_a_worker_killed_mid_creation_create_one_referra
 ):
     token = h.token_for(members["liaison"])
     send = poster(token, referral_body(consented, agencies))
-    # Another referral first: the outbox counters exist, so a lock on one holds the
+    # Another referral first: the streams' counters exist, so a lock on the referrer's holds the
     # creation below inside its transaction, after its referral and audit rows.
     warm_up = h.make_referral(members["liaison"], consented, [agencies["shelter"]])
     held, release = threading.Event(), threading.Event()
@@ -105,7 +105,7 @@ def test_a_thousand_retries_with_a_worker_killed_mid_creation_create_one_referra
     def hold_the_outbox_counter() -> None:
         try:
             with transaction.atomic():
-                EventCounter.objects.select_for_update().get(pk=1)
+                StreamCounter.objects.select_for_update().get(agency=agencies["police"])
                 held.set()
                 release.wait(60)
         finally:
