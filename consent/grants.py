@@ -66,14 +66,22 @@ def grants_by_agency(survivor_ids: Iterable, *, at: datetime) -> dict[object, di
     """``{survivor id: {agency id: Grant}}`` for every agency the survivors' active
     consents name. One query."""
     found: dict = defaultdict(lambda: defaultdict(Grant))
-    rows = (
-        active_consents(at=at)
-        .filter(survivor_id__in=set(survivor_ids))
-        .values_list("survivor_id", "id", "categories", "recipients")
-    )
+    survivor_ids = set(survivor_ids)
+    rows = _granted_by_agency(survivor_ids=survivor_ids, at=at) if survivor_ids else []
     for survivor_id, consent_id, categories, agency_id in rows:
         found[survivor_id][agency_id].add(consent_id, categories)
     return found
+
+
+@prepared
+def _granted_by_agency(*, survivor_ids, at: datetime) -> QuerySet:
+    # Every referrer's read and every event's hearing ask this: compiled once.
+    return (
+        active_consents(at=at)
+        .filter(survivor_id__in=survivor_ids)
+        .order_by()
+        .values_list("survivor_id", "id", "categories", "recipients")
+    )
 
 
 def granted_to(
