@@ -101,54 +101,112 @@ class Rows:
         return _plain(rows, previous, markers, self.parsed, _reference_hash)
 
 
-_N = len(HASHED_FIELDS)
-_C = {name: position for position, name in enumerate(HASHED_FIELDS)}
+# ``_plain`` unpacks the columns in this order and names the hashed fields in a dict
+# display (tests/audit/test_verify_fast.py holds its bytes to the definition's).
+_UNPACKED = (
+    "seq",
+    "at",
+    "actor_user_id",
+    "actor_username",
+    "actor_agency_id",
+    "actor_agency",
+    "actor_role",
+    "action",
+    "object_type",
+    "object_id",
+    "survivor_ref",
+    "categories",
+    "consent_ids",
+    "outcome",
+    "detail",
+    "request_id",
+    "client_ip",
+    "user_agent",
+)
+if _UNPACKED != HASHED_FIELDS:
+    raise RuntimeError("audit.chain.HASHED_FIELDS changed: update verify_rows._plain")
+# A ledger line that repeats its entry's survivor columns as they are (the entry's own
+# survivor under consent): Python's expected line and the database's verdict on the
+# stored one both say so with this mark instead of the values.
+COPY = ("copy",)
+_CONSENT, _NONE = "consent", []
 
 
 def _plain(rows, previous, markers, parsed, reference):
-    sha256, dumps, expected = hashlib.sha256, orjson.dumps, []
-    at_i, ip_i, seq_i = _C["at"], _C["client_ip"], _C["seq"]
-    categories_i, consents_i, detail_i = _C["categories"], _C["consent_ids"], _C["detail"]
-    outcome_i, action_i, request_i = _C["outcome"], _C["action"], _C["request_id"]
-    object_i, ref_i = _C["object_id"], _C["survivor_ref"]
+    sha256, dumps, expected, get = hashlib.sha256, orjson.dumps, [], parsed.get
     for row in rows:
-        at = row[at_i]
+        (
+            seq,
+            at,
+            actor_user_id,
+            actor_username,
+            actor_agency_id,
+            actor_agency,
+            actor_role,
+            action,
+            object_type,
+            object_id,
+            survivor_ref,
+            categories,
+            consent_ids,
+            outcome,
+            detail,
+            request_id,
+            client_ip,
+            user_agent,
+            field_changes,
+            _,
+            digest,
+        ) = row
         if type(at) is not str or len(at) != 27 or at[10] != "T" or at[26] != "Z":
             if type(at) is str and len(at) == 26 and at[10] == " ":
                 at = f"{at[:10]}T{at[11:]}Z"  # SQLite's text, made canonical
             else:
                 at = canonical_at(at)
-        categories, consent_ids, detail = row[categories_i], row[consents_i], row[detail_i]
+        # the stored JSON, parsed (recurring texts once: ``Parsed``, inlined)
         if type(categories) is str:
-            categories = parsed[categories]
+            categories = get(categories) or parsed[categories]
         if type(consent_ids) is str:
-            consent_ids = parsed[consent_ids]
+            consent_ids = get(consent_ids) or parsed[consent_ids]
         if type(detail) is str:
-            detail = parsed[detail]
-        ip = row[ip_i]
+            detail = get(detail) or parsed[detail]
+        if client_ip is not None and type(client_ip) is not str:
+            client_ip = str(client_ip)
         # orjson sorts the keys: the dict's order does not reach the bytes.
-        payload = dict(zip(HASHED_FIELDS, row, strict=False))
-        payload.update(
-            at=at,
-            categories=categories,
-            consent_ids=consent_ids,
-            detail=detail,
-            client_ip=ip if ip is None or type(ip) is str else str(ip),
-        )
-        field_changes = row[_N]
+        payload = {
+            "seq": seq,
+            "at": at,
+            "actor_user_id": actor_user_id,
+            "actor_username": actor_username,
+            "actor_agency_id": actor_agency_id,
+            "actor_agency": actor_agency,
+            "actor_role": actor_role,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "survivor_ref": survivor_ref,
+            "categories": categories,
+            "consent_ids": consent_ids,
+            "outcome": outcome,
+            "detail": detail,
+            "request_id": request_id,
+            "client_ip": client_ip,
+            "user_agent": user_agent,
+        }
         if field_changes:
             payload["field_changes"] = field_changes
-            markers.append((row[seq_i], row[request_i], field_changes))
-        digest = row[-1]
+            markers.append((seq, request_id, field_changes))
         if digest is None or (
             sha256(previous.encode() + dumps(payload, option=_SORTED)).hexdigest() != digest
             and reference(previous, row) != digest
         ):
             return None
-        if row[outcome_i] == "allowed" and row[action_i] in _READ_ACTIONS:
-            seq = row[seq_i]
-            subjects = disclosed(row[object_i], row[ref_i], categories, consent_ids, detail)
-            expected += [(seq, *subject) for subject in subjects]
+        if outcome == "allowed" and action in _READ_ACTIONS:
+            for subject in disclosed(object_id, survivor_ref, categories, consent_ids, detail):
+                if subject == (object_id, survivor_ref, categories, consent_ids, _CONSENT, _NONE):
+                    expected.append((seq, COPY))
+                else:
+                    expected.append((seq, *subject))
         previous = digest
     return expected
 
@@ -166,9 +224,13 @@ class Ledger:
     def __init__(self, cursor, lo: int, hi: int, parsed: Parsed, chunk: int):
         same = _SAME.get(connection.vendor, "{} = {}")
         repeated = " AND ".join(same.format(f"d.{quote(n)}", f"e.{quote(n)}") for n in _REPEATED)
+        copied = " AND ".join(
+            [f"d.{quote(n)} = e.{quote(n)}" for n in _SUBJECT[:4]]
+            + [f"d.{quote('basis')} = '{_CONSENT}'", f"d.{quote('emergency_access_ids')} = '[]'"]
+        )
         expressions = ", ".join(
             [f"d.{quote(n)}" for n in ("id", "entry_seq", *_SUBJECT)]
-            + [f"CASE WHEN {repeated} THEN 1 ELSE 0 END"]
+            + [f"CASE WHEN {repeated} THEN 1 ELSE 0 END", f"CASE WHEN {copied} THEN 1 ELSE 0 END"]
         )
         entries = AuditEntry._meta.db_table
         table = f"{quote(Disclosure._meta.db_table)} d LEFT JOIN {quote(entries)} e ON "
@@ -194,10 +256,24 @@ class Ledger:
             while end < count and rows[end][1] <= seq:
                 end += 1
             for row in rows[start:end]:
-                line_id, seq_of, object_id, ref, categories, consents, basis, emergency, same = row
+                (
+                    line_id,
+                    seq_of,
+                    object_id,
+                    ref,
+                    categories,
+                    consents,
+                    basis,
+                    emergency,
+                    same,
+                    copy,
+                ) = row
                 if not same and not _repeats_its_entry(line_id):
                     raise LineDiffers(line_id)
                 ids.append(line_id)
+                if copy:
+                    lines.append((seq_of, COPY))
+                    continue
                 lines.append(
                     (
                         seq_of,
