@@ -7,9 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audit import verify_fast, verify_rows
+from audit.chain import HASHED_FIELDS
 from audit.models import AuditEntry
 from audit.recorder import Actor, record
-from audit.verify_range import _exact_range, verify_range
+from audit.verify_range import COLUMNS, _exact_range, verify_range
 from tests.audit.test_verify import _ledger_tamper, tamper
 
 pytestmark = pytest.mark.django_db
@@ -188,6 +189,25 @@ def test_an_entry_that_differs_from_its_window_is_handed_to_the_walk(wrong, chun
     assert verify_range(1, ENTRIES, None, {}, window).failure == (
         wrong,
         "differs from a signed checkpoint",
+    )
+
+
+def test_the_row_loops_unpack_the_columns_in_their_order():
+    """``verify_rows._plain`` unpacks a row of ``COLUMNS`` by name in this order."""
+    assert COLUMNS[: len(HASHED_FIELDS)] == HASHED_FIELDS
+    assert HASHED_FIELDS + COLUMNS[len(HASHED_FIELDS) :] == (
+        *("seq", "at", "actor_user_id", "actor_username", "actor_agency_id", "actor_agency"),
+        *("actor_role", "action", "object_type", "object_id", "survivor_ref", "categories"),
+        *("consent_ids", "outcome", "detail", "request_id", "client_ip", "user_agent"),
+        *("field_changes", "prev_hash", "hash"),
+    )
+    assert verify_rows._SUBJECT == (
+        "object_id",
+        "survivor_ref",
+        "categories",
+        "consent_ids",
+        "basis",
+        "emergency_access_ids",
     )
 
 
