@@ -276,10 +276,10 @@ def _repeats_its_entry(line_id: int) -> bool:
         row = cursor.fetchone()
     if row is None:
         return False
-    pairs = list(zip(row[::2], row[1::2], strict=True))
-    (line_at, entry_at), rest = pairs[0], pairs[1:]
+    pairs = dict(zip(_REPEATED, zip(row[::2], row[1::2], strict=True), strict=True))
+    line_at, entry_at = pairs.pop("at")
     try:
         same_at = canonical_at(line_at) == canonical_at(entry_at)
     except (ValueError, TypeError, AttributeError, AssertionError):
         return False
-    return same_at and all(a == b for a, b in rest)
+    return same_at and all(line == entry for line, entry in pairs.values())
