@@ -52,8 +52,12 @@ def disclosed(object_id, survivor_ref, categories, consent_ids, detail) -> list[
     """(object_id, survivor_ref, categories, consent_ids, basis, emergency_access_ids) of
     each line an allowed read makes, from its entry's values: the verifier's row loop
     calls it on raw rows."""
-    lines = []
     detail = detail if isinstance(detail, dict) else {}
+    if not detail:  # most reads: the entry's own survivor under consent, or nothing
+        if survivor_ref and consent_ids:
+            return [(object_id, survivor_ref, list(categories), list(consent_ids), CONSENT, [])]
+        return []
+    lines = []
     emergency = _emergency_ids(detail)
     if survivor_ref and (consent_ids or emergency):
         basis = EMERGENCY if emergency else CONSENT

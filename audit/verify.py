@@ -13,6 +13,7 @@ checkpoint instead of at the first entry. Unsealed entries are counted, not chec
 
 from __future__ import annotations
 
+import bisect
 import multiprocessing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -78,6 +79,13 @@ def _ranges(start: int, last: int, size: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + size - 1, last)) for lo in range(start, last + 1, size)]
 
 
+def _within(said: dict[int, str], seqs: list[int], lo: int, hi: int) -> dict[int, str]:
+    """What ``said`` (its keys sorted: ``seqs``) says of entries ``lo``..``hi``: a
+    slice, not a scan per range (a window names every entry)."""
+    found = seqs[bisect.bisect_left(seqs, lo) : bisect.bisect_right(seqs, hi)]
+    return {seq: said[seq] for seq in found}
+
+
 def _task(args) -> RangeResult:
     return verify_range(*args)
 
@@ -121,13 +129,14 @@ def verify_chain(
             if stored_hash.first() != pinned[since]:
                 return VerifyResult(False, 0, since, "differs from a signed checkpoint")
             start, previous = since + 1, pinned[since]
+    pinned_seqs, window_seqs = sorted(pinned), sorted(window)
     tasks = [
         (
             lo,
             hi,
             previous if lo == start else None,
-            {s: h for s, h in pinned.items() if lo <= s <= hi},
-            {s: p for s, p in window.items() if lo <= s <= hi} if window else {},
+            _within(pinned, pinned_seqs, lo, hi),
+            _within(window, window_seqs, lo, hi),
         )
         for lo, hi in _ranges(start, last, chunk_size)
     ]
