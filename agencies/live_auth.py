@@ -228,21 +228,19 @@ def _members(*, ids: list[int]):
     return Membership.objects.select_related("user", "agency").filter(pk__in=ids).order_by()
 
 
+def _unexpired(model, key: str, value: str, expiry: str, keys: list[str], now):
+    """``(key, value)`` of the rows of ``model`` with those keys that have not expired."""
+    rows = model.objects.filter(**{f"{key}__in": keys, f"{expiry}__gt": now})
+    return rows.order_by().values_list(key, value)
+
+
 @prepared
 def _token_users(*, digests: list[str], now):
-    return (
-        AuthToken.objects.filter(digest__in=digests, expiry__gt=now)
-        .order_by()
-        .values_list("digest", "user_id")
-    )
+    return _unexpired(AuthToken, "digest", "user_id", "expiry", digests, now)
 
 
 @prepared
 def _sessions(*, keys: list[str], now):
     from django.contrib.sessions.models import Session
 
-    return (
-        Session.objects.filter(session_key__in=keys, expire_date__gt=now)
-        .order_by()
-        .values_list("session_key", "session_data")
-    )
+    return _unexpired(Session, "session_key", "session_data", "expire_date", keys, now)

@@ -36,7 +36,7 @@ LEDGER_FIELDS = (
     "emergency_access_ids",
 )
 # What ``disclosed`` says of each line, in this order; the rest is its entry's.
-_SUBJECT_FIELDS = LEDGER_FIELDS[LEDGER_FIELDS.index("object_id") :]
+SUBJECT_FIELDS = LEDGER_FIELDS[LEDGER_FIELDS.index("object_id") :]
 CONSENT = "consent"
 EMERGENCY = "emergency"
 ACTOR_FIELDS = (
@@ -99,7 +99,7 @@ def disclosures_of(entry) -> Iterator[dict]:
         entry.object_id, entry.survivor_ref, entry.categories, entry.consent_ids, entry.detail
     )
     for subject in subjects:
-        yield {**common, **dict(zip(_SUBJECT_FIELDS, subject, strict=True))}
+        yield {**common, **dict(zip(SUBJECT_FIELDS, subject, strict=True))}
 
 
 def _emergency_ids(detail: dict) -> list[str]:

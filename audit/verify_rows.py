@@ -19,7 +19,7 @@ import hashlib
 import orjson
 from django.db import connection
 
-from audit.ledger import LEDGER_FIELDS, READS, disclosed
+from audit.ledger import LEDGER_FIELDS, READS, SUBJECT_FIELDS, disclosed
 from audit.models import AuditEntry, Disclosure
 
 _SORTED = orjson.OPT_SORT_KEYS
@@ -36,7 +36,7 @@ _SAME = {"sqlite": "{} IS {}", "postgresql": "{} IS NOT DISTINCT FROM {}"}
 # survivor's columns), and the survivor's columns (``disclosed``'s, in its order, which
 # ``Ledger.take_upto`` unpacks: tests/audit/test_verify_fast.py holds the two alike).
 _REPEATED = LEDGER_FIELDS[1 : LEDGER_FIELDS.index("object_id")]
-_SUBJECT = LEDGER_FIELDS[LEDGER_FIELDS.index("object_id") :]
+_SUBJECT = SUBJECT_FIELDS
 
 
 def quote(name: str) -> str:
