@@ -55,25 +55,43 @@ def _kind(value) -> type | None:
     return next((kind for kind in _ADAPTERS if isinstance(value, kind)), None)
 
 
-def _stand_in(kind: type, serial: int):
+def _stand_in(kind: type, serial: int, variant: int):
+    # Small integers: a lookup drops a value out of its column's range (a smallint's
+    # included), so a larger stand-in would never reach the SQL.
     if kind is int:
-        return 7_340_000_000_000 + serial
+        if serial >= 10_000:
+            raise ValueError("prepared query: at most 9,999 values")
+        return 10_000 * (variant + 1) + serial
     if kind is str:
-        return f"srn-prepared-stand-in-{serial}"
+        return f"srn-prepared-{variant}-{serial}"
     if kind is uuid.UUID:
-        return uuid.UUID(int=(0x5EED << 112) + serial)
-    return datetime(1901, 2, 3, 4, 5, 6, serial, tzinfo=UTC)
+        return uuid.UUID(int=(0x5EED << 112) + (variant << 32) + serial)
+    return datetime(1901 + variant, 2, 3, 4, 5, 6, serial, tzinfo=UTC)
 
 
 def _key(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return ("int", int(value))  # psycopg's Int4/Int8 wrappers included
     return (type(value).__name__, value if value.__hash__ is not None else repr(value))
+
+
+def _wrapper(param):
+    """The int subclass a backend wraps an integer in (psycopg's ``Int8``: Django sends
+    integer lookups typed), to wrap each value alike; else ``None``."""
+    kind = type(param)
+    return kind if issubclass(kind, int) and kind not in (int, bool) else None
 
 
 class _Plan:
     """One shape's SQL, where each value goes in its parameters, and how its rows are
     converted."""
 
-    def __init__(self, queryset: QuerySet, stand_ins: dict, connection):
+    def __init__(self, compiled: list[tuple[QuerySet, dict]], connection):
+        """``compiled``: the query built twice, each time with its own stand-ins for the
+        same values. A parameter that differs between the two is a value's slot; one
+        that does not is the query's own constant (even one that happens to equal a
+        stand-in)."""
+        (queryset, stand_ins), (other, other_stand_ins) = compiled
         query = queryset.query
         self.as_objects = queryset._iterable_class is ModelIterable
         if self.as_objects:
@@ -88,8 +106,12 @@ class _Plan:
         self.compiler = query.get_compiler(connection=connection)
         try:
             self.sql, params = self.compiler.as_sql()
+            other_sql, other_params = other.query.get_compiler(connection=connection).as_sql()
         except EmptyResultSet:  # e.g. ``__in`` an empty list: no rows, no query
             self.sql, params, stand_ins = "", (), {}
+            other_sql, other_params = "", ()
+        if other_sql != self.sql or len(other_params) != len(params):
+            raise ValueError("prepared query: its SQL depends on the values, not their shape")
         self.width = self.compiler.col_count
         fields = [column[0] for column in self.compiler.select[: self.width]]
         self.converters = self.compiler.get_converters(fields)
@@ -98,9 +120,17 @@ class _Plan:
         forms: dict = {}
         for place, value in stand_ins.items():
             for adapt in _ADAPTERS[_kind(value)]:
-                forms.setdefault(_key(adapt(connection.ops, value)), (*place, adapt))
+                both = (adapt(connection.ops, value), adapt(connection.ops, other_stand_ins[place]))
+                forms.setdefault(tuple(map(_key, both)), (*place, adapt))
         self.params = list(params)
-        self.slots = [(n, forms[_key(p)]) for n, p in enumerate(params) if _key(p) in forms]
+        self.slots = []
+        for position, both in enumerate(zip(params, other_params, strict=True)):
+            if both[0] == both[1]:
+                continue  # the query's own constant
+            slot = forms.get(tuple(map(_key, both)))
+            if slot is None:
+                raise ValueError("prepared query: a parameter follows no value given")
+            self.slots.append((position, (*slot, _wrapper(both[0]))))
         missing = set(stand_ins) - {slot[:2] for _, slot in self.slots}
         if missing:
             names = sorted({name for name, _ in missing})
@@ -132,9 +162,9 @@ class _Plan:
         if not self.sql:
             return []
         params = list(self.params)
-        for position, (name, index, adapt) in self.slots:
-            value = values[name] if index is None else values[name][index]
-            params[position] = adapt(connection.ops, value)
+        for position, (name, index, adapt, wrap) in self.slots:
+            value = adapt(connection.ops, values[name] if index is None else values[name][index])
+            params[position] = value if wrap is None else wrap(value)
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
@@ -183,21 +213,23 @@ def prepared(build: Callable[..., QuerySet]) -> Callable[..., list]:
 
 
 def _planned(build, values: dict, placed: dict, using: str | None) -> tuple[str, _Plan]:
-    """Compile ``build`` with a stand-in for each parameter."""
-    arguments, stand_ins, serial = dict(values), {}, 0
-    for name, value in placed.items():
-        if isinstance(value, list):
-            arguments[name] = []
-            for index, item in enumerate(value):
+    """Compile ``build`` twice, each time with its own stand-in for each parameter."""
+    compiled = []
+    for variant in (0, 1):
+        arguments, stand_ins, serial = dict(values), {}, 0
+        for name, value in placed.items():
+            items = value if isinstance(value, list) else [value]
+            for index, item in enumerate(items):
                 serial += 1
-                stand_ins[(name, index)] = _stand_in(_kind(item), serial)
-                arguments[name].append(stand_ins[(name, index)])
-        else:
-            serial += 1
-            stand_ins[(name, None)] = arguments[name] = _stand_in(_kind(value), serial)
-    queryset = build(**arguments)
-    alias = using or queryset.db
-    return alias, _Plan(queryset, stand_ins, connections[alias])
+                place = (name, index if isinstance(value, list) else None)
+                stand_ins[place] = _stand_in(_kind(item), serial, variant)
+            if isinstance(value, list):
+                arguments[name] = [stand_ins[(name, i)] for i in range(len(items))]
+            else:
+                arguments[name] = stand_ins[(name, None)]
+        compiled.append((build(**arguments), stand_ins))
+    alias = using or compiled[0][0].db
+    return alias, _Plan(compiled, connections[alias])
 
 
 def prefetched(instance, name: str, objects: list) -> None:

@@ -117,7 +117,7 @@ def test_compiled_once_per_shape_then_one_query_a_call(world):
             compiled(survivor_ids=[survivor], agency_id=shelter, at=world["now"])
         compiled(survivor_ids=world["survivors"][:2], agency_id=shelter, at=world["now"])
 
-    assert len(built) == 2  # one shape of one id, one of two
+    assert len(built) == 4  # one shape of one id, one of two: each built twice
     assert len(queries) == len(world["survivors"]) + 1
 
 
@@ -242,4 +242,19 @@ def test_the_plans_kept_are_bounded(world, monkeypatch):
         survivor_ids=world["survivors"][:1], agency_id=shelter, at=world["now"].astimezone(UTC)
     )
 
-    assert len(built) == 6  # the first shape was let go when the fourth came
+    assert len(built) == 12  # built twice a shape; the first was let go when the fourth came
+
+
+def test_a_constant_of_the_query_stays_even_when_it_equals_a_stand_in(world):
+    # Built twice with different stand-ins, a constant equal to one of them stays put.
+    def in_language(*, language, at):
+        consents = Consent.objects.active_at(at).filter(language=language)
+        return consents.exclude(notice_version="srn-prepared-0-1").values_list("id")
+
+    compiled = prepared(in_language)
+    now = world["now"]
+    Consent.objects.update(language="es")
+    Consent.objects.filter(pk=Consent.objects.first().pk).update(notice_version="srn-prepared-0-1")
+
+    assert sorted(compiled(language="es", at=now)) == sorted(in_language(language="es", at=now))
+    assert len(compiled(language="es", at=now)) == Consent.objects.active_at(now).count() - 1
