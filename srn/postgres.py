@@ -3,6 +3,8 @@ definition for both, which the benchmarks use too."""
 
 from __future__ import annotations
 
+import os
+
 import dj_database_url
 
 # No JIT on PostgreSQL: it compiled the network report's expressions for seconds per
@@ -30,3 +32,19 @@ def postgres_database(url: str, *, pool_size: int) -> dict:
     if pool_size:
         options["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": 10}
     return database
+
+
+# A forked child must not use its parent's pool: the pooled connections' sockets are the
+# parent's, and the pool's threads did not come along. The child opens pools of its own;
+# the parent's are kept referenced (never closed, which would end them for the parent).
+_PARENTS_POOLS: list[dict] = []
+
+
+def _own_pools_after_fork() -> None:
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    _PARENTS_POOLS.append(dict(DatabaseWrapper._connection_pools))
+    DatabaseWrapper._connection_pools.clear()
+
+
+os.register_at_fork(after_in_child=_own_pools_after_fork)
