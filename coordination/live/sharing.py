@@ -7,7 +7,7 @@ one by one that is a few queries per socket, so latency grows with the number of
 sockets. Here the sockets of one event loop share the work:
 
 * ``entitled``: the checks that arrive within 2 ms go to the database as one batch
-  (``agencies.live_auth.entitled_many``), on a thread of its own, beside the read;
+  (``agencies.live_auth.entitled_many``);
 * ``events_after``: sockets of the same agency waiting from the same ``seq`` share one
   read (streams are per agency, consent per agency and role); only what that read
   withheld is decided again per member (their own emergency access), one query each.
@@ -52,11 +52,7 @@ class _Loader:
         await asyncio.sleep(COALESCE_SECONDS)
         batch, self.pending, self.flush_scheduled = self.pending, {}, False
         try:
-            # On a thread of its own: the check runs beside the stream read it guards
-            # (both start as the nudge arrives), not queued behind it on the one thread
-            # ``database_sync_to_async`` uses by default.
-            check = database_sync_to_async(live_auth.entitled_many, thread_sensitive=False)
-            answers = await check(set(batch))
+            answers = await database_sync_to_async(live_auth.entitled_many)(set(batch))
         except Exception as error:  # every waiter fails closed with it
             for waiters in batch.values():
                 for waiter in waiters:
