@@ -47,8 +47,9 @@ def test_requests_take_their_connections_from_the_pool(alias):
         seen.add(_backend_pid(connection))
         connection.close()
 
-    assert len(seen) <= 3  # the pool's few connections, not one per request
-    assert connection.pool.get_stats().get("connections_num", 0) - opened <= 3
+    # The pool's few connections (those earlier tests left in it), not one per request.
+    assert len(seen) <= connection.pool.max_size
+    assert connection.pool.get_stats().get("connections_num", 0) - opened <= 1
 
 
 @pytest.mark.production
