@@ -101,16 +101,15 @@ def _open(accesses: QuerySet, referral_ids, at: datetime) -> QuerySet:
 
 
 # Every caseworker's access decision asks these: compiled once (``srn.prepared``).
+# (Two queries, not one with ``member_id`` as a value: ``ANY_MEMBER`` changes its shape.)
 @prepared
 def _open_to_member(*, agency_id: int, member_id: int, referral_ids, at: datetime) -> QuerySet:
-    return _open(
-        EmergencyAccess.objects.filter(agency_id=agency_id, member_id=member_id), referral_ids, at
-    )
+    return _open(_of(EmergencyAccess.objects.all(), agency_id, member_id), referral_ids, at)
 
 
 @prepared
 def _open_to_agency(*, agency_id: int, referral_ids, at: datetime) -> QuerySet:
-    return _open(EmergencyAccess.objects.filter(agency_id=agency_id), referral_ids, at)
+    return _open(_of(EmergencyAccess.objects.all(), agency_id, ANY_MEMBER), referral_ids, at)
 
 
 def granted_to(agency_id: int, member_id, *, referral: OuterRef, at: datetime) -> QuerySet:
