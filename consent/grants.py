@@ -15,7 +15,6 @@ from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from consent.models import Consent
-from srn.prepared import prepared
 
 
 @dataclass
@@ -38,50 +37,21 @@ def active_consents(*, at: datetime | None = None) -> QuerySet[Consent]:
     return Consent.objects.active_at(moment(at))
 
 
-def grants_to(agency_id: int, survivor_ids: Iterable, *, at: datetime) -> dict[object, Grant]:
-    """``{survivor id: Grant}``: what the survivors' active consents grant one agency
-    (survivors with none are absent). One query; none, and no query compiled, for none."""
-    grants: dict[object, Grant] = defaultdict(Grant)
-    survivor_ids = set(survivor_ids)
-    if not survivor_ids:
-        return grants
-    rows = _granted_to_agency(survivor_ids=survivor_ids, agency_id=agency_id, at=at)
-    for survivor_id, consent_id, categories in rows:
-        grants[survivor_id].add(consent_id, categories)
-    return grants
-
-
-@prepared
-def _granted_to_agency(*, survivor_ids, agency_id: int, at: datetime) -> QuerySet:
-    # Every request's access decision asks this: compiled once (``srn.prepared``).
-    return (
-        active_consents(at=at)
-        .filter(survivor_id__in=survivor_ids, recipients=agency_id)
-        .order_by()
-        .values_list("survivor_id", "id", "categories")
-    )
-
-
-def grants_by_agency(survivor_ids: Iterable, *, at: datetime) -> dict[object, dict[int, Grant]]:
-    """``{survivor id: {agency id: Grant}}`` for every agency the survivors' active
-    consents name. One query."""
+def by_agency(rows: Iterable[tuple]) -> dict[object, dict[int, Grant]]:
+    """``{survivor id: {agency id: Grant}}`` from ``(survivor id, consent id, categories,
+    agency id)`` rows of ``granted_by_agency``."""
     found: dict = defaultdict(lambda: defaultdict(Grant))
-    survivor_ids = set(survivor_ids)
-    rows = _granted_by_agency(survivor_ids=survivor_ids, at=at) if survivor_ids else []
     for survivor_id, consent_id, categories, agency_id in rows:
-        found[survivor_id][agency_id].add(consent_id, categories)
+        if agency_id is not None:
+            found[survivor_id][agency_id].add(consent_id, categories)
     return found
 
 
-@prepared
-def _granted_by_agency(*, survivor_ids, at: datetime) -> QuerySet:
-    # Every referrer's read and every event's hearing ask this: compiled once.
-    return (
-        active_consents(at=at)
-        .filter(survivor_id__in=survivor_ids)
-        .order_by()
-        .values_list("survivor_id", "id", "categories", "recipients")
-    )
+def granted_by_agency(survivor_ids, *, at: datetime) -> QuerySet[Consent]:
+    """The survivors' active consents; joined to ``recipients``, what they grant every
+    agency. ``coordination.access_facts`` reads them with the emergency accesses, in one
+    query, into ``by_agency``."""
+    return active_consents(at=at).filter(survivor_id__in=survivor_ids).order_by()
 
 
 def granted_to(

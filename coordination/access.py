@@ -22,11 +22,19 @@ It is composed from consent's facts (``consent.grants``) and emergency access's
 ``Decision`` that the presenter, the ETag, the notes, the audit entry and the event
 stream all read. Nothing here writes; selectors audit the decision.
 
-``coordination.access_rule`` holds the releases, querysets and the decision;
-``coordination.access_events`` applies them to live events. Import this module.
+``coordination.access_rule`` holds the releases and the decision (made on the facts
+``coordination.access_facts`` fetches in one query), ``coordination.access_querysets``
+the rule as querysets, and ``coordination.access_events`` applies it to live events.
+Import this module.
 """
 
 from coordination.access_events import deliverable_events, event_audience, event_deliverable
+from coordination.access_querysets import (
+    in_direction,
+    report_statuses,
+    visible_referrals,
+    with_status,
+)
 from coordination.access_rule import (
     ALWAYS_VISIBLE_STATUSES,
     HIDDEN,
@@ -44,13 +52,9 @@ from coordination.access_rule import (
     back_releases_many,
     decide,
     decide_one,
-    in_direction,
     release,
     releases,
-    report_statuses,
     status_seen_by_referrer,
-    visible_referrals,
-    with_status,
 )
 from coordination.emergency import ANY_MEMBER
 

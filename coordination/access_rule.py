@@ -1,5 +1,6 @@
-"""The rule itself: releases, scoped querysets and the one ``Decision`` per request
-(see ``coordination.access``, the module everything imports, for the rule in words)."""
+"""The rule itself: releases and the one ``Decision`` per request (see
+``coordination.access``, the module everything imports, for the rule in words;
+``coordination.access_querysets`` holds the same rule as querysets)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypedDict, Unpack
 
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
-
-from agencies.errors import InvalidInput
 from agencies.models import Role
 from consent import grants
 from consent.categories import FIELD_CATEGORY, RECIPIENT_CATEGORIES, Category
-from coordination import emergency, states
+from coordination import access_facts, states
+from coordination.access_facts import Facts
 from coordination.emergency import EmergencyGrant
-from coordination.models import RecipientStatus
 
 REFERRER = "referrer"
 RECIPIENT = "recipient"
@@ -100,7 +98,7 @@ def _on_side(release_: Release, role: str | None) -> Release:
     return HIDDEN
 
 
-def _handles_incoming(role: str | None) -> bool:
+def handles_incoming(role: str | None) -> bool:
     return role is None or SIDE_OF_ROLE.get(role) == RECIPIENT
 
 
@@ -122,12 +120,14 @@ def _recipient_release(grant: grants.Grant | None, opened: EmergencyGrant | None
 
 class Asker(TypedDict, total=False):
     """Who asks, and when, as the access functions take it after the agency: ``at`` (now
-    by default), the member's ``role`` and their ``member_id`` (see ``releases``, whose
-    explicit signature the others pass these on to, so a misspelt one is refused)."""
+    by default), the member's ``role`` and their ``member_id``, and ``facts`` already
+    fetched for this moment (see ``releases``, whose explicit signature the others pass
+    these on to, so a misspelt one is refused)."""
 
     at: datetime | None
     role: str | None
     member_id: int | str | None
+    facts: Facts | None
 
 
 def releases(
@@ -137,32 +137,25 @@ def releases(
     at: datetime | None = None,
     role: str | None = None,
     member_id: int | str | None = None,
+    facts: Facts | None = None,
 ) -> dict:
-    """``{referral.id: Release}`` for a batch, in one query for consent and one for
-    emergency access; with ``role``, only the side that role handles is visible.
+    """``{referral.id: Release}`` for a batch, on one query of consent's and emergency
+    access's facts (``coordination.access_facts``); with ``role``, only the side that
+    role handles is visible.
 
     ``member_id`` is the requesting member (a ``Membership`` id): their own active
     emergency accesses add to what consent releases to the agency. ``None`` decides for
     the agency by consent alone; ``ANY_MEMBER`` counts every member's accesses (whether
-    the agency's stream may carry an event at all).
+    the agency's stream may carry an event at all). ``facts`` fetched for another
+    decision at this moment serve when they hold what this one needs (no query).
 
     ``referrals`` must carry ``id``, ``referring_agency_id``, ``survivor_id`` and their
     recipient agency ids (``recipient_agency_ids``) or prefetched ``recipients``.
     """
-    moment = grants.moment(at)
     referrals = list(referrals)
-    received = [
-        r
-        for r in referrals
-        if r.referring_agency_id != agency_id and agency_id in _recipient_ids(r)
-    ]
-    granted = grants.grants_to(agency_id, (r.survivor_id for r in received), at=moment)
-    opened = emergency.grants_to(
-        agency_id,
-        member_id if _handles_incoming(role) else None,
-        (r.id for r in received),
-        at=moment,
-    )
+    facts = _facts(agency_id, referrals, at=at, role=role, member_id=member_id, known=facts)
+    granted = facts.granted_to(agency_id)
+    opened = facts.opened if facts.opener == (agency_id, member_id) else {}
     result = {}
     for referral in referrals:
         if referral.referring_agency_id == agency_id:
@@ -179,6 +172,35 @@ def releases(
     return result
 
 
+def _facts(
+    agency_id: int,
+    referrals: list,
+    *,
+    at: datetime | None,
+    role: str | None,
+    member_id,
+    known: Facts | None,
+) -> Facts:
+    """The facts a decision on ``referrals`` needs: the consents of the survivors of the
+    referrals on the side(s) ``role`` handles (for those it received, what they grant
+    it; for those it referred, the recipients' back-releases), and the member's
+    emergency accesses for those it received. ``known`` when it holds them."""
+    incoming = handles_incoming(role)
+    outgoing = role is None or SIDE_OF_ROLE.get(role) == REFERRER
+    received, survivors = set(), set()
+    for referral in referrals:
+        if referral.referring_agency_id == agency_id:
+            if outgoing:
+                survivors.add(referral.survivor_id)
+        elif incoming and agency_id in _recipient_ids(referral):
+            received.add(referral.id)
+            survivors.add(referral.survivor_id)
+    opener = (agency_id, member_id) if member_id is not None else None
+    if known is not None and known.hold(survivors, opener, received):
+        return known
+    return access_facts.fetch(survivors, opener=opener, referrals=received, at=grants.moment(at))
+
+
 def release(agency_id: int, referral, **asker: Unpack[Asker]) -> Release:
     return releases(agency_id, [referral], **asker)[referral.id]
 
@@ -189,7 +211,13 @@ def back_releases_many(referrals: Iterable, *, at: datetime | None = None) -> di
     referrals = list(referrals)
     if not referrals:
         return {}
-    found = grants.grants_by_agency({r.survivor_id for r in referrals}, at=grants.moment(at))
+    facts = access_facts.fetch(
+        {r.survivor_id for r in referrals}, opener=None, referrals=(), at=grants.moment(at)
+    )
+    return _backs(referrals, facts)
+
+
+def _backs(referrals: list, facts: Facts) -> dict:
     return {
         referral.id: {
             agency_id: BackRelease(
@@ -197,7 +225,7 @@ def back_releases_many(referrals: Iterable, *, at: datetime | None = None) -> di
                 case_notes=Category.CASE_NOTES in grant.categories,
                 consent_ids=tuple(sorted(grant.consent_ids)),
             )
-            for agency_id, grant in found.get(referral.survivor_id, {}).items()
+            for agency_id, grant in facts.consents.get(referral.survivor_id, {}).items()
         }
         for referral in referrals
     }
@@ -215,63 +243,6 @@ def status_seen_by_referrer(status: str, back: BackRelease | None) -> str:
     return states.REQUESTED
 
 
-# --- querysets ------------------------------------------------------------------------
-
-
-def visible_referrals(
-    referrals: QuerySet,
-    agency_id: int,
-    *,
-    at: datetime | None = None,
-    role: str | None = None,
-    member_id: int | None = None,
-) -> QuerySet:
-    """Narrow a ``Referral`` queryset to exactly what ``release`` calls visible (with
-    ``role``, on that role's side only; with ``member_id``, the member's emergency
-    accesses included).
-
-    Uses ``Exists`` subqueries, so each referral appears once.
-    """
-    moment = grants.moment(at)
-    is_recipient = RecipientStatus.objects.filter(referral_id=OuterRef("pk"), agency_id=agency_id)
-    covered = Exists(grants.granted_to(agency_id, survivor=OuterRef("survivor_id"), at=moment))
-    if member_id is not None and _handles_incoming(role) and emergency.enabled():
-        opened = emergency.granted_to(agency_id, member_id, referral=OuterRef("pk"), at=moment)
-        covered = covered | Exists(opened)
-    as_referrer = Q(referring_agency_id=agency_id)
-    as_recipient = ~as_referrer & Exists(is_recipient) & covered
-    side = SIDE_OF_ROLE.get(role) if role is not None else None
-    if role is None:
-        return referrals.filter(as_referrer | as_recipient)
-    if side == REFERRER:
-        return referrals.filter(as_referrer)
-    if side == RECIPIENT:
-        return referrals.filter(as_recipient)
-    return referrals.none()
-
-
-def in_direction(referrals: QuerySet, agency_id: int, direction: str) -> QuerySet:
-    """Visible referrals narrowed to the agency's ``outgoing`` or ``incoming`` ones."""
-    if direction == OUTGOING:
-        return referrals.filter(referring_agency_id=agency_id)
-    return referrals.exclude(referring_agency_id=agency_id)
-
-
-def with_status(referrals: QuerySet, agency_id: int, status: str, *, direction: str = ""):
-    """Visible referrals narrowed to those whose status, *as the agency sees it*, is
-    ``status``: its own recipient status, or on its outgoing referrals a status the
-    referrer always sees unmasked. Filtering outgoing referrals by a status that
-    consent may mask would reveal it, so that is refused."""
-    in_status = RecipientStatus.objects.filter(referral_id=OuterRef("pk"), status=status)
-    own = in_status.filter(agency_id=agency_id)
-    if status in REFERRER_FILTERABLE_STATUSES:
-        mine = in_status.filter(referral__referring_agency_id=agency_id)
-        return referrals.filter(Exists(own) | Exists(mine))
-    if direction == OUTGOING:
-        raise InvalidInput(fields={"status": [REFERRER_FILTER_REFUSED]})
-    return referrals.filter(Exists(own))
-
-
 # --- one decision per request -----------------------------------------------------------
 
 
@@ -287,6 +258,7 @@ class Decision:
     agency_id: int
     releases: dict
     backs: dict
+    facts: Facts | None = None  # what it was decided on (``coordination.access_facts``)
 
     def release(self, referral) -> Release:
         return self.releases[referral.id]
@@ -338,13 +310,23 @@ class Decision:
 
 def decide(agency_id: int, referrals: Iterable, **asker: Unpack[Asker]) -> Decision:
     """The decision for a batch of referrals (each with prefetched ``recipients``), for
-    member ``member_id`` of ``agency_id`` in ``role``: a query each for consent, the
-    member's emergency accesses and the referrer's back-releases, whatever the batch
-    size. Callers acting for a member pass ``member_id`` (see ``releases``)."""
+    member ``member_id`` of ``agency_id`` in ``role``: one query of consent's and the
+    member's emergency accesses' facts, whatever the batch size (none when ``facts``
+    given hold them). Callers acting for a member pass ``member_id`` (see
+    ``releases``)."""
     referrals = list(referrals)
-    granted = releases(agency_id, referrals, **asker)
+    known = asker.pop("facts", None)
+    facts = _facts(
+        agency_id,
+        referrals,
+        at=asker.get("at"),
+        role=asker.get("role"),
+        member_id=asker.get("member_id"),
+        known=known,
+    )
+    granted = releases(agency_id, referrals, facts=facts, **asker)
     outgoing = [r for r in referrals if granted[r.id].relation == REFERRER]
-    return Decision(agency_id, granted, back_releases_many(outgoing, at=asker.get("at")))
+    return Decision(agency_id, granted, _backs(outgoing, facts), facts)
 
 
 def decide_one(agency_id: int, referral, **asker: Unpack[Asker]) -> Decision | None:
@@ -359,19 +341,3 @@ def decide_one(agency_id: int, referral, **asker: Unpack[Asker]) -> Decision | N
     """
     decision = decide(agency_id, [referral], **asker)
     return decision if decision.release(referral).visible else None
-
-
-def report_statuses(statuses: QuerySet, agency_id: int | None, *, at=None) -> QuerySet:
-    """What an agency's de-identified report counts (``None``: the network's, all): its own
-    statuses on referrals it may see; its outgoing referrals' as the referrer sees them."""
-    if agency_id is None:
-        return statuses.annotate(seen_status=F("status"), seen_accepted_at=F("accepted_at"))
-    survivor, moment = OuterRef("referral__survivor_id"), grants.moment(at)
-    outgoing, updates = Q(referral__referring_agency_id=agency_id), Category.STATUS_UPDATES
-    covered = grants.granted_to(agency_id, survivor=survivor, at=moment)
-    told = grants.granted_to(OuterRef("agency_id"), survivor=survivor, at=moment, category=updates)
-    shown = ~outgoing | Q(status__in=ALWAYS_VISIBLE_STATUSES) | Exists(told)
-    return statuses.filter(outgoing | Q(agency_id=agency_id) & Exists(covered)).annotate(
-        seen_status=Case(When(shown, then=F("status")), default=Value(states.REQUESTED)),
-        seen_accepted_at=Case(When(shown, then=F("accepted_at"))),
-    )

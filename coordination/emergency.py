@@ -17,7 +17,6 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from consent.models import ConsentRevocation
 from coordination.models import EmergencyAccess
-from srn.prepared import prepared
 
 # ``member_id`` that asks for the accesses of any member of the agency: an agency's
 # stream carries an event when any of its members may hear of it (``coordination.outbox``).
@@ -61,55 +60,32 @@ def _of(accesses: QuerySet, agency_id: int, member_id) -> QuerySet:
     return accesses if member_id == ANY_MEMBER else accesses.filter(member_id=member_id)
 
 
-def grants_to(
-    agency_id: int, member_id, referral_ids: Iterable, *, at: datetime
-) -> dict[object, EmergencyGrant]:
-    """``{referral id: EmergencyGrant}``: what the active emergency accesses open of the
-    referrals to one member of the agency (``ANY_MEMBER``: to any of its members).
-    Referrals with none are absent. One query, none without a member."""
-    referral_ids = set(referral_ids)
-    if member_id is None or not referral_ids or not enabled():
-        return {}
-    found: dict[object, EmergencyGrant] = defaultdict(EmergencyGrant)
-    # ``active()`` as two plain queries: the open accesses, then (only when there are
-    # any, which is rare) their survivors' refusals. The one query with the refusals
-    # as a subquery cost every caseworker's decision ~1 ms to compile.
-    if member_id == ANY_MEMBER:
-        rows = _open_to_agency(agency_id=agency_id, referral_ids=referral_ids, at=at)
-    else:
-        rows = _open_to_member(
-            agency_id=agency_id, member_id=member_id, referral_ids=referral_ids, at=at
-        )
-    refused = set()
-    if rows:
-        survivors = {row[3] for row in rows}
-        refused = set(barred(survivors).values_list("consent__survivor_id", flat=True))
-    for referral_id, access_id, categories, survivor_id in rows:
-        if survivor_id in refused:
-            continue
-        found[referral_id].categories.update(categories)
-        found[referral_id].access_ids.append(str(access_id))
-    return found
-
-
-def _open(accesses: QuerySet, referral_ids, at: datetime) -> QuerySet:
-    return (
-        accesses.filter(opened_at__lte=at, expires_at__gt=at, referral_id__in=referral_ids)
-        .values_list("referral_id", "id", "categories", "referral__survivor_id")
-        .order_by("opened_at", "id")
+def opened_to(agency_id: int, member_id, referral_ids, *, at: datetime) -> QuerySet:
+    """The emergency accesses open at ``at`` for the referrals, of one member of the
+    agency (``ANY_MEMBER``: of any of its members), before the survivors' refusals
+    (``granted`` applies those). ``coordination.access_facts`` reads them with consent's
+    grants, in one query."""
+    return _of(EmergencyAccess.objects.all(), agency_id, member_id).filter(
+        opened_at__lte=at, expires_at__gt=at, referral_id__in=referral_ids
     )
 
 
-# Every caseworker's access decision asks these: compiled once (``srn.prepared``).
-# (Two queries, not one with ``member_id`` as a value: ``ANY_MEMBER`` changes its shape.)
-@prepared
-def _open_to_member(*, agency_id: int, member_id: int, referral_ids, at: datetime) -> QuerySet:
-    return _open(_of(EmergencyAccess.objects.all(), agency_id, member_id), referral_ids, at)
-
-
-@prepared
-def _open_to_agency(*, agency_id: int, referral_ids, at: datetime) -> QuerySet:
-    return _open(_of(EmergencyAccess.objects.all(), agency_id, ANY_MEMBER), referral_ids, at)
+def granted(rows: Iterable[tuple]) -> dict[object, EmergencyGrant]:
+    """``{referral id: EmergencyGrant}`` from ``(opened at, access id, referral id,
+    categories, survivor id)`` rows of ``opened_to``, oldest first: what they open, but
+    none for a survivor who refused emergency access (asked only when there are any,
+    which is rare)."""
+    rows = sorted(rows, key=lambda row: (row[0], row[1]))
+    refused: set = set()
+    if rows:
+        survivors = {row[4] for row in rows}
+        refused = set(barred(survivors).values_list("consent__survivor_id", flat=True))
+    found: dict[object, EmergencyGrant] = defaultdict(EmergencyGrant)
+    for _, access_id, referral_id, categories, survivor_id in rows:
+        if survivor_id not in refused:
+            found[referral_id].categories.update(categories)
+            found[referral_id].access_ids.append(str(access_id))
+    return found
 
 
 def granted_to(agency_id: int, member_id, *, referral: OuterRef, at: datetime) -> QuerySet:

@@ -19,6 +19,7 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.db.models import Prefetch
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from coordination import access
@@ -52,8 +53,9 @@ def emit(
     the caller has one: it answers for the member's own agency where it lets that agency
     hear of the event (see ``_told``). The access decisions (reads) come first, then the
     event row (numbered by the database) and the streams' entries (``_append``: where
-    rows are locked, the agencies' counters in id order), so that concurrent appends
-    serialise for the least time and can never deadlock each other."""
+    rows are locked, the agencies' counters in id order, in the event's own statement),
+    so that concurrent appends serialise for the least time and can never deadlock each
+    other."""
     event = Event(
         kind=kind,
         referral=referral,
@@ -63,7 +65,6 @@ def emit(
         at=timezone.now(),
     )
     hearers = _hearers(event, decided)
-    event.save(force_insert=True)
     grown = _append(event, hearers)
     if grown:
         transaction.on_commit(lambda: publish(grown))
@@ -109,7 +110,9 @@ def _told(agency_id: int, event: Event, decided: access.Decision | None) -> bool
     emergency accesses may see too (the same consents; a member's accesses are among
     all members'), so an event deliverable under the member's release is deliverable
     under the agency's. A "no" is not conclusive (another member's access may open
-    more): then, and for every other agency, the rule is asked."""
+    more): then, and for every other agency, the rule is asked, on the facts the
+    member's decision was made on where they hold what it needs (the referrer's
+    back-releases do: consent's facts name every agency)."""
     referral_id = event.referral_id
     if (
         decided is not None
@@ -120,25 +123,31 @@ def _told(agency_id: int, event: Event, decided: access.Decision | None) -> bool
         )
     ):
         return True
-    return bool(access.deliverable_events(agency_id, [event], member_id=access.ANY_MEMBER))
+    facts = decided.facts if decided is not None else None
+    return bool(
+        access.deliverable_events(agency_id, [event], member_id=access.ANY_MEMBER, facts=facts)
+    )
 
 
 def _append(event: Event, hearers: list[int]) -> dict[int, int]:
-    """Append ``event`` to each hearer's stream in one statement; ``{agency id: its new
-    seq}`` in agency order.
+    """Write ``event`` and append it to each hearer's stream; ``{agency id: its new seq}``
+    in agency order.
 
     Where rows can be locked (PostgreSQL) the agencies' counters are locked in agency
-    order and bumped, and the entries written from them, so that concurrent appends
-    never deadlock each other and each stream numbers its entries in commit order (a
-    missing counter is created first). SQLite runs one writer at a time and already
-    holds the write lock here: each entry takes the next number after its stream's head
-    (``stream_head``) straight from the index on ``(agency, seq)`` (stream entries are
-    never deleted, so a number is never given twice)."""
-    if not hearers:
-        return {}
-    if not connection.features.has_select_for_update:
+    order and bumped, and the entries written from them, in the event's own INSERT (one
+    statement, a data-modifying ``WITH``), so that concurrent appends never deadlock each
+    other and each stream numbers its entries in commit order (a missing counter is
+    created first, then its entry written). SQLite runs one writer at a time and
+    already holds the write lock here: the event is inserted, then each entry takes the
+    next number after its stream's head (``stream_head``) straight from the index on
+    ``(agency, seq)`` (stream entries are never deleted, so a number is never given
+    twice), in one statement."""
+    if not hearers or not connection.features.has_select_for_update:
+        event.save(force_insert=True)
+        if not hearers:
+            return {}
         return dict(sorted(_written(_NUMBERED_FROM_HEAD, event, hearers).items()))
-    grown = _written(_NUMBERED_FROM_COUNTER, event, hearers)
+    grown = _inserted_and_written(event, hearers)
     missing = [a for a in hearers if a not in grown]
     if missing:
         StreamCounter.objects.bulk_create(
@@ -146,6 +155,30 @@ def _append(event: Event, hearers: list[int]) -> dict[int, int]:
         )
         grown.update(_written(_NUMBERED_FROM_COUNTER, event, missing))
     return dict(sorted(grown.items()))
+
+
+def _inserted_and_written(event: Event, hearers: list[int]) -> dict[int, int]:
+    """PostgreSQL: the event's INSERT (as the ORM compiles it) and the entries of the
+    hearers whose counters exist, as one statement; ``event`` gets its number."""
+    query = InsertQuery(Event)
+    query.insert_values([f for f in Event._meta.local_concrete_fields if f.name != "seq"], [event])
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [Event._meta.pk]
+    ((inserted, params),) = compiler.as_sql()
+    listed = ", ".join(["%s"] * len(hearers))
+    sql = (
+        f"WITH ev AS ({inserted}), "  # noqa: S608 (the ORM's INSERT, our tables, placeholders)
+        f"{_BUMPED.format(listed=listed)}, "
+        f"written AS (INSERT INTO {_ENTRY} (agency_id, seq, event_id) "
+        "SELECT bumped.agency_id, bumped.seq, ev.seq FROM bumped, ev RETURNING agency_id, seq) "
+        "SELECT ev.seq, written.agency_id, written.seq FROM ev LEFT JOIN written ON true"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *hearers])
+        rows = cursor.fetchall()
+    event.pk = rows[0][0]
+    event._state.adding, event._state.db = False, connection.alias
+    return {agency: seq for _, agency, seq in rows if agency is not None}
 
 
 _COUNTER = StreamCounter._meta.db_table
@@ -162,11 +195,14 @@ _NUMBERED_FROM_HEAD = (
     f"SELECT a.id, {_HEAD.format(greatest='MAX', agency='a.id')} + 1, %(event)s "
     f"FROM {_AGENCY} a WHERE a.id IN ({{listed}}) RETURNING agency_id, seq"
 )
-_NUMBERED_FROM_COUNTER = (
-    f"WITH bumped AS (UPDATE {_COUNTER} SET seq = seq + 1 WHERE agency_id IN ("  # noqa: S608
+# The agencies' counters, locked in agency order and bumped.
+_BUMPED = (
+    f"bumped AS (UPDATE {_COUNTER} SET seq = seq + 1 WHERE agency_id IN ("  # noqa: S608
     f"SELECT agency_id FROM {_COUNTER} WHERE agency_id IN ({{listed}}) "
-    "ORDER BY agency_id FOR UPDATE) RETURNING agency_id, seq) "
-    f"INSERT INTO {_ENTRY} (agency_id, seq, event_id) "
+    "ORDER BY agency_id FOR UPDATE) RETURNING agency_id, seq)"
+)
+_NUMBERED_FROM_COUNTER = (
+    f"WITH {_BUMPED} INSERT INTO {_ENTRY} (agency_id, seq, event_id) "  # noqa: S608
     "SELECT agency_id, seq, %(event)s FROM bumped RETURNING agency_id, seq"
 )
 

@@ -128,37 +128,51 @@ def referrals_visible_to(member: Membership) -> QuerySet[Referral]:
 def _referral_by_id(referral_id, *, lock_statuses: bool = False) -> Referral | None:
     """One referral with its survivor and statuses (locked with ``select_for_update``
     for a change), not yet decided on: only ``access.decide_one`` says whether the
-    member may see it."""
+    member may see it.
+
+    One query: the statuses, each joined to the referral and its survivor (every
+    referral has a status per recipient; one without any is fetched apart)."""
     try:
         referral_id = uuid.UUID(str(referral_id))
     except ValueError:
         return None
     if lock_statuses:
-        statuses = RecipientStatus.objects.order_by("agency_id").select_for_update()
-        found = (
-            Referral.objects.select_related("survivor")
-            .prefetch_related(Prefetch("recipients", queryset=statuses))
-            .filter(pk=referral_id)
-            .order_by()[:1]
-        )
-        return next(iter(found), None)
-    # Every read by id asks these two: compiled once (``srn.prepared``). Unordered: one
-    # referral's few statuses are sorted where they are shown (``recipients_shown``).
-    found = _referral_row(referral_id=referral_id)
-    if not found:
-        return None
-    prefetched(found[0], "recipients", _statuses_of(referral_id=referral_id))
-    return found[0]
+        statuses = _locked_statuses_of(referral_id=referral_id)
+    else:
+        statuses = _statuses_of(referral_id=referral_id)
+    if statuses:
+        referral = statuses[0].referral
+    else:
+        found = _referral_row(referral_id=referral_id)
+        if not found:
+            return None
+        referral = found[0]
+    prefetched(referral, "recipients", statuses)
+    return referral
+
+
+# Every read by id asks these: compiled once (``srn.prepared``). Unordered for a read:
+# one referral's few statuses are sorted where they are shown (``recipients_shown``);
+# locked in agency order for a change, so that concurrent changes never deadlock.
+@prepared
+def _statuses_of(*, referral_id: uuid.UUID) -> QuerySet[RecipientStatus]:
+    return _with_referral(referral_id).order_by()
+
+
+@prepared
+def _locked_statuses_of(*, referral_id: uuid.UUID) -> QuerySet[RecipientStatus]:
+    return _with_referral(referral_id).order_by("agency_id").select_for_update(of=("self",))
+
+
+def _with_referral(referral_id: uuid.UUID) -> QuerySet[RecipientStatus]:
+    return RecipientStatus.objects.select_related("referral__survivor").filter(
+        referral_id=referral_id
+    )
 
 
 @prepared
 def _referral_row(*, referral_id: uuid.UUID) -> QuerySet[Referral]:
     return Referral.objects.select_related("survivor").filter(pk=referral_id).order_by()
-
-
-@prepared
-def _statuses_of(*, referral_id: uuid.UUID) -> QuerySet[RecipientStatus]:
-    return RecipientStatus.objects.filter(referral_id=referral_id).order_by()
 
 
 def referral_visible(

@@ -47,7 +47,7 @@ def test_a_missing_referral_and_a_hidden_one_are_refused_alike(agencies, members
 
 def test_the_detail_read_asks_the_consents_once(agencies, members, django_assert_num_queries):
     referral = _make("active_in_scope", agencies, members)
-    # the referral with its survivor, its statuses, the consents, the member's emergency
-    # accesses: nothing asked twice
-    with django_assert_num_queries(4):
+    # the statuses with their referral and its survivor; the consents with the member's
+    # emergency accesses (one UNION ALL): nothing asked twice
+    with django_assert_num_queries(2):
         selectors.referral_visible(members["caseworker"], referral.pk)

@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from coordination import outbox
+from coordination.models import Event
 from tests.coordination.test_accepted_at_migration import _migrate, back_to_the_newest
 
 BEFORE = ("coordination", "0011_status_change_at_from_the_move")
@@ -48,12 +49,13 @@ def test_events_numbered_by_the_counter_are_followed_by_the_databases_numbers():
     apps.get_model("coordination", "EventCounter").objects.create(pk=1, seq=3)
     apps.get_model("coordination", "StreamCounter").objects.create(agency=police, seq=3)
 
-    apps = _migrate(AFTER)
+    _migrate(AFTER)
     assert "coordination_eventcounter" not in connection.introspection.table_names()
-    event_model = apps.get_model("coordination", "Event")
-    new = event_model.objects.create(
+    # The outbox writes the event and its stream entries (one statement on PostgreSQL).
+    new = Event(
         kind="note.added", referral_id=referral.pk, survivor_ref="S-MIGRATE", at=timezone.now()
     )
-    assert new.seq == 4
     assert outbox.stream_head(police.pk) == 3
     assert outbox._append(new, [police.pk]) == {police.pk: 4}
+    assert new.seq == 4
+    assert Event.objects.get(seq=4).survivor_ref == "S-MIGRATE"
