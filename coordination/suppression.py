@@ -3,12 +3,23 @@
 A count below ``THRESHOLD`` (11) is never published (primary suppression). A total
 beside it could still give it away — this report's total row, or the same total read
 from another grouping of the same period (every grouping of the requests sums to the
-same number) — so, in each column that has a suppressed cell:
+same number) — and so could the rule itself, to a reader who knows it. So, in each
+column that has a count below 11:
 
-* further cells are suppressed, smallest first, until the suppressed cells are at least
-  two and sum to at least ``THRESHOLD`` (complementary suppression): whatever total is
-  known, the suppressed cells can trade counts between them and publish the same;
+* the counts below 11 are withheld alone only when they can hide each other: at least
+  two, at least 11 together, not all 1 and at least two short of all being 10 (each is
+  at most 10: two 10s withheld beside a known total are 10 and 10);
+* otherwise every cell holding the column's smallest count of 11 or more is withheld
+  with them — all of its ties, so that no shown tie tells the hider's count;
 * the column's total is not shown.
+
+Why no withheld cell can be pinned, whatever total the reader knows: the rule reads the
+column's counts, not where they stand, and of the small counts only their number and
+sum. So withheld cells that swap their counts publish the same, and so do withheld
+small counts that trade one between them; a withheld cell always has such a partner
+(the small counts can trade; or a small count and its hider swap; or, in a column of
+small counts only, the counts differ or can trade — the column of nothing but 10s has
+``[9, 11, 10, …]``, whose 9 and 10s are one short of all 10s, so the 11 joins them).
 
 Every suppressed cell reads the same (``<11``): which one is below the threshold and
 which one hides it is not told. A rate is shown only when its numerator and denominator
@@ -28,14 +39,25 @@ SHOWN_AS = "<11"
 
 
 def suppressed_cells(counts: Sequence[int]) -> frozenset[int]:
-    """The positions of one column's cells that must not be published."""
-    hidden = {index for index, count in enumerate(counts) if count < THRESHOLD}
-    if not hidden:
+    """The positions of one column's cells that must not be published: every count
+    below ``THRESHOLD``, and with them, unless they can hide each other, every cell
+    holding the column's smallest count of ``THRESHOLD`` or more."""
+    small = [count for count in counts if count < THRESHOLD]
+    if not small:
         return frozenset()
-    others = sorted((count, index) for index, count in enumerate(counts) if index not in hidden)
-    while others and (len(hidden) < 2 or sum(counts[i] for i in hidden) < THRESHOLD):
-        hidden.add(others.pop(0)[1])
-    return frozenset(hidden)
+    large = [count for count in counts if count >= THRESHOLD]
+    below = THRESHOLD if not large or _hide_each_other(small) else min(large) + 1
+    return frozenset(index for index, count in enumerate(counts) if count < below)
+
+
+def _hide_each_other(small: Sequence[int]) -> bool:
+    """Whether the counts below ``THRESHOLD``, withheld alone, can trade counts so that
+    no reader who knows their sum pins one: at least two, at least ``THRESHOLD``
+    together, not all at 1 (a listed group holds one at least) and at least two short of
+    all being ``THRESHOLD - 1`` (at one short, the column of nothing but
+    ``THRESHOLD - 1`` would have no neighbour that reads the same)."""
+    number, together = len(small), sum(small)
+    return number >= 2 and max(THRESHOLD, number + 1) <= together <= (THRESHOLD - 1) * number - 2
 
 
 @dataclass(frozen=True)

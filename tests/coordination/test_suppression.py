@@ -9,7 +9,7 @@ when another table exists that differs in that cell, keeps every cell a possible
 publishes exactly the same.
 """
 
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coordination.suppression import (
@@ -66,20 +66,17 @@ def _twin(column: list[int], cell: int, low: int, suppress=publish) -> list[int]
     return None
 
 
+# A third of the counts are drawn at 9 to 12: a rule slips where the withheld counts are
+# all 10, or where the count that hides them is tied with a shown one ([10, 10, 50],
+# [12, 12, 10]), which draws up to 200 rarely give. With 400 examples the property
+# found the previous rule's flaw in 100 runs out of 100 (with 100 uniform draws: 5 in 20).
+NEAR = st.integers(THRESHOLD - 2, THRESHOLD + 1)
 columns = st.lists(
-    st.one_of(st.integers(0, 2 * THRESHOLD), st.integers(0, 200)), min_size=1, max_size=7
+    st.one_of(NEAR, st.integers(0, 2 * THRESHOLD), st.integers(0, 200)), min_size=1, max_size=7
 )
 
 
-@given(columns, st.sampled_from([0, 1]))
-@example([0, THRESHOLD], 0)
-@example([THRESHOLD - 1, THRESHOLD], 1)
-@example([0, 0, 50], 0)
-@example([1], 1)
-@example([5, 12, 40, 40], 0)
-@example([10, 33, 33], 0)
-def test_no_suppressed_cell_can_be_recovered_from_the_totals(column, low):
-    column = [max(n, low) for n in column]
+def _assert_no_withheld_cell_is_pinned(column: list[int], low: int) -> None:
     hidden = suppressed_cells(column)
     shown, total = _published(column)
     for index in hidden:
@@ -88,19 +85,70 @@ def test_no_suppressed_cell_can_be_recovered_from_the_totals(column, low):
     assert (total["n"] is None) == bool(hidden)
 
 
+@settings(max_examples=400, deadline=None)
+@given(columns, st.sampled_from([0, 1]))
+@example([0, THRESHOLD], 0)
+@example([THRESHOLD - 1, THRESHOLD], 1)
+@example([0, 0, 50], 0)
+@example([1], 1)
+@example([5, 12, 40, 40], 0)
+@example([10, 33, 33], 0)
+# The rules before this one let a reader who knows the total pin these:
+@example([10, 10, 10, 10], 0)  # all below 11: each is 10
+@example([10, 10, 10, 10, 50], 1)  # the four withheld alone sum to 40
+@example([10, 10, 50], 0)
+@example([12, 12, 10], 0)  # the hider tied with a shown 12
+@example([11, 11, 8], 0)
+@example([11, 11, 0], 1)
+def test_no_suppressed_cell_can_be_recovered_from_the_totals(column, low):
+    _assert_no_withheld_cell_is_pinned([max(n, low) for n in column], low)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(1, 3), min_size=THRESHOLD, max_size=THRESHOLD + 3),
+    st.lists(st.integers(THRESHOLD, 60), min_size=1, max_size=2),
+)
+@example([1] * THRESHOLD, [40])
+def test_many_listed_groups_of_one_are_not_pinned_by_their_floor(small, large):
+    # Regions and agencies are listed as found (each at least 1): eleven 1s withheld
+    # alone would sum to 11 and be pinned at 1 each. (A column of 1s alone, with no
+    # larger count to hide them, is pinned by its listing whatever is withheld.)
+    _assert_no_withheld_cell_is_pinned(small + large, 1)
+
+
 @given(columns)
-def test_every_count_below_11_is_withheld_and_nothing_else_is_without_need(column):
+def test_every_count_below_11_is_withheld_and_beside_it_only_the_smallest_larger_count(column):
     hidden = suppressed_cells(column)
-    small = {i for i, n in enumerate(column) if n < THRESHOLD}
-    assert small <= hidden
+    small = [n for n in column if n < THRESHOLD]
+    larger = [n for n in column if n >= THRESHOLD]
+    assert {i for i, n in enumerate(column) if n < THRESHOLD} <= hidden
     if not small:
         assert not hidden
-    # Complementary cells are only added while the withheld ones are too few or too
-    # small to hide each other.
-    if hidden - small:
-        last = max(hidden - small, key=lambda i: (column[i], i))
-        rest = hidden - {last}
-        assert len(rest) < 2 or sum(column[i] for i in rest) < THRESHOLD
+    # The counts below 11 are withheld alone when they can trade counts and no reader
+    # who knows their sum pins one; otherwise every cell holding the smallest larger
+    # count joins them (all of its ties: a shown tie would tell the hider's count).
+    alone = (
+        len(small) >= 2
+        and sum(small) >= THRESHOLD
+        and sum(small) > len(small)
+        and sum(small) <= (THRESHOLD - 1) * len(small) - 2
+    )
+    joined = {i for i, n in enumerate(column) if n >= THRESHOLD and i in hidden}
+    if small and larger and not alone:
+        assert joined == {i for i, n in enumerate(column) if n == min(larger)}
+    else:
+        assert not joined
+
+
+@given(columns.flatmap(lambda c: st.tuples(st.just(c), st.permutations(range(len(c))))))
+def test_the_rule_reads_the_counts_not_where_they_stand(column_and_order):
+    # Why the property holds: withheld cells that swap their counts publish the same.
+    column, order = column_and_order
+    hidden = suppressed_cells(column)
+    assert suppressed_cells([column[i] for i in order]) == {
+        place for place, i in enumerate(order) if i in hidden
+    }
 
 
 @given(
