@@ -18,11 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.db.models import Prefetch
+from django.db.models import QuerySet
 
 from agencies.models import Membership
 from coordination import access, outbox
 from coordination.models import RecipientStatus, StreamEntry
+from srn.prepared import prefetched, prepared
 
 # Stream entries read per query; a long replay is several batches.
 EVENT_BATCH = 500
@@ -78,20 +79,10 @@ def agency_batch(agency_id: int, role: str, after: int, *, limit: int | None = N
     """What every member of the agency in ``role`` may receive after ``after`` (the
     rule by consent, shared by the agency's sockets), the rest ``withheld``."""
     limit = limit or EVENT_BATCH
-    rows = list(
-        StreamEntry.objects.filter(agency_id=agency_id, seq__gt=after)
-        .order_by("seq")
-        .select_related("event__referral")
-        .only(*_ENTRY_FIELDS)
-        .prefetch_related(
-            Prefetch(
-                "event__referral__recipients",
-                queryset=RecipientStatus.objects.only("referral_id", "agency_id"),
-            )
-        )[:limit]
-    )
+    rows = _entries_after(agency_id=agency_id, after=after, rows=slice(0, limit))
     if not rows:
         return Batch([], after, more=False)
+    _with_recipients([row.event for row in rows])
     allowed = {
         event.pk
         for event in access.deliverable_events(agency_id, [row.event for row in rows], role=role)
@@ -101,6 +92,38 @@ def agency_batch(agency_id: int, role: str, after: int, *, limit: int | None = N
         rows[-1].seq,
         more=len(rows) == limit,
         withheld=tuple((row.seq, row.event) for row in rows if row.event_id not in allowed),
+    )
+
+
+def _with_recipients(events: list) -> None:
+    """Give the events' referrals (one instance per referral) their recipients, as the
+    access rule needs them, in one query."""
+    referrals = {event.referral_id: event.referral for event in events}
+    recipients: dict = {referral_id: [] for referral_id in referrals}
+    for status in _recipients_of(referral_ids=list(referrals)):
+        recipients[status.referral_id].append(status)
+    for referral_id, referral in referrals.items():
+        prefetched(referral, "recipients", recipients[referral_id])
+    for event in events:
+        event.referral = referrals[event.referral_id]
+
+
+# Every live delivery and every REST read of the stream asks these: compiled once
+# (``srn.prepared``).
+@prepared
+def _entries_after(*, agency_id: int, after: int, rows: slice) -> QuerySet[StreamEntry]:
+    return (
+        StreamEntry.objects.filter(agency_id=agency_id, seq__gt=after)
+        .order_by("seq")
+        .select_related("event__referral")
+        .only(*_ENTRY_FIELDS)[rows]
+    )
+
+
+@prepared
+def _recipients_of(*, referral_ids: list) -> QuerySet[RecipientStatus]:
+    return RecipientStatus.objects.filter(referral_id__in=referral_ids).only(
+        "referral_id", "agency_id"
     )
 
 

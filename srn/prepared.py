@@ -15,8 +15,9 @@ database and *shape*:
 The builder is called once per shape with stand-in values, each of which must reach the
 SQL as a parameter (a stand-in the SQL does not carry as it is, e.g. inside a
 ``LIKE`` pattern, is refused on that first call). Integers, strings, UUIDs and times are
-parameters (a list, set or tuple of them counts by its length); ``None`` and bools shape
-the query: they are part of the cache key and reach the builder as they are. Rows come
+parameters (a list, set or tuple of them counts by its length); ``None``, bools and
+slices shape the query: they are part of the cache key and reach the builder as they are
+(a slice for the rows wanted, ``queryset[rows]``: Django writes LIMIT into the SQL). Rows come
 back converted as the ORM converts them: tuples from a ``values_list``, instances (with
 their ``select_related`` objects) from a model queryset.
 
@@ -199,6 +200,8 @@ def prepared(build: Callable[..., QuerySet]) -> Callable[..., list]:
             elif (kind := _kind(value)) is not None:
                 shape.append((name, kind))
                 placed[name] = value
+            elif isinstance(value, slice):  # (unhashable before Python 3.12)
+                shape.append((name, "slice", value.start, value.stop, value.step))
             else:
                 shape.append((name, "as is", value))
         key = (using, tuple(shape))

@@ -150,6 +150,29 @@ def test_none_and_bools_shape_the_query_and_are_part_of_its_key(world):
     assert len(owner) > len(recipient) > 0
 
 
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(start=st.integers(0, 7), stop=st.integers(0, 7), hours=st.integers(-24 * 12, 24 * 40))
+def test_a_slice_shapes_the_query_and_deferred_fields_stay_deferred(world, start, stop, hours):
+    def consents(*, at, rows):
+        return (
+            Consent.objects.active_at(at)
+            .select_related("survivor")
+            .only("id", "expires_at", "survivor__ref")
+            .order_by("expires_at", "id")[rows]
+        )
+
+    at, rows = world["now"] + timedelta(hours=hours), slice(start, max(start, stop))
+    expected = list(consents(at=at, rows=rows))
+    found = prepared(consents)(at=at, rows=rows)
+
+    assert found == expected
+    for mine, theirs in zip(found, expected, strict=True):
+        assert mine.get_deferred_fields() == theirs.get_deferred_fields() != set()
+        assert (mine.expires_at, mine.survivor.ref) == (theirs.expires_at, theirs.survivor.ref)
+
+
 def test_strings_are_parameters(world):
     def in_language(*, language, at):
         return Consent.objects.active_at(at).filter(language=language).values_list("id")
