@@ -227,7 +227,8 @@ def stream_head(agency_id: int) -> int:
 
 def publish(grown: dict[int, int]) -> None:
     """Nudge each agency's live sockets; losing this loses nothing (they read their
-    stream). It carries only the agency's own new ``seq``, never the event.
+    stream). It carries only the agency and its stream's new ``seq``, never the event
+    (each process's sockets of the agency hear it through ``coordination.live.dispatch``).
 
     Under the ASGI server the nudge is handed to the server's event loop (where the
     channel layer lives) and the request answers at once, without waiting for it."""
@@ -254,6 +255,8 @@ def _serving_loop() -> asyncio.AbstractEventLoop | None:
 async def _nudge(layer, grown: dict[int, int]) -> None:
     for agency_id, seq in grown.items():
         try:
-            await layer.group_send(stream_group(agency_id), {"type": "events.changed", "seq": seq})
+            await layer.group_send(
+                stream_group(agency_id), {"type": "events.changed", "agency": agency_id, "seq": seq}
+            )
         except Exception:  # the stream is the delivery; a failed nudge is only latency
             logger.warning("event nudge for agency %s not published", agency_id, exc_info=True)

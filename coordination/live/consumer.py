@@ -7,8 +7,9 @@ every event after ``SEQ`` the caller's agency may see, answers ``{"type": "ready
 and then streams live events, all in ``seq`` order — the agency's own numbering (see
 ``coordination.event_stream``).
 
-Live nudges from the channel layer only say "your agency's stream reached N"; the
-socket reads that stream from its own ``last_seq`` and asks the access rule for each
+Live nudges from the channel layer only say "your agency's stream reached N" (heard
+once per process and agency, and passed to its sockets: ``coordination.live.dispatch``);
+the socket reads that stream from its own ``last_seq`` and asks the access rule for each
 event, so replay and live never gap or overlap, and a lost nudge costs latency, never
 an event. Before each delivery and at each heartbeat the socket re-checks its member
 and credential; logout, deactivation and role changes also close it at once through
@@ -34,8 +35,7 @@ from audit import context as audit_context
 from audit.models import Action
 from audit.recorder import record
 from coordination import event_stream
-from coordination.live import sharing
-from coordination.outbox import stream_group
+from coordination.live import dispatch, sharing
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         self.credential: str | None = None
         self.last_seq: int | None = None
         self.groups_joined: list[str] = []
+        self.streaming: int | None = None  # the agency whose nudges this socket hears
         self.tasks: list[asyncio.Task] = []
         self.pump_lock = asyncio.Lock()
         self.closing = False
@@ -119,6 +120,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         for task in self.tasks:
             task.cancel()
+        if self.streaming is not None:
+            await dispatch.dispatcher(self.channel_layer).leave(self.streaming, self)
+            self.streaming = None
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.groups_joined = []
@@ -163,7 +167,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     # --- channel-layer messages -----------------------------------------------------------
 
     async def events_changed(self, message):
-        """A nudge: the agency's stream reached ``seq``."""
+        """A nudge (from ``coordination.live.dispatch``): the agency's stream reached
+        ``seq``."""
         if self.last_seq is None or self.closing or message["seq"] <= self.last_seq:
             return
         await self._pump(known=message["seq"])
@@ -196,9 +201,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def _subscribe(self, after: int):
         for task in self.tasks:
             task.cancel()  # the hello deadline
-        group = stream_group(self.member.agency_id)
-        await self.channel_layer.group_add(group, self.channel_name)
-        self.groups_joined.append(group)
+        self.streaming = self.member.agency_id
+        await dispatch.dispatcher(self.channel_layer).join(self.streaming, self)
         await self._record(Action.WS_SUBSCRIBE, {"after": after})
         self.last_seq = after
         if not await self._pump():

@@ -1,7 +1,8 @@
 """Per-process coalescing for live sockets.
 
 When one event is committed, every socket of the agencies that may hear of it wakes at
-once (each agency's sockets share a channel-layer group). Each must re-check its member
+once (``coordination.live.dispatch`` wakes a process's sockets of each agency nudged).
+Each must re-check its member
 and credential and read its agency's stream through the access rule; done
 one by one that is a few queries per socket, so latency grows with the number of
 sockets. Here the sockets of one event loop share the work:
