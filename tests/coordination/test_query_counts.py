@@ -35,10 +35,11 @@ FIRST_READ = 14  # + the move (update, history, its field diff) and its event (b
 # event, the hearers' stream entries (one statement).
 NOTE = 13  # the request's 8 (its audit entry included), the note, its field diff, the event
 TRANSITION = 14  # the request's 8, the move (update, history, its field diff), the event
-# BEGIN, head, waiting entries, field diffs, entries, ledger, head, checkpoint, COMMIT, and
-# the access-alert rules (audit.alert_watch): mark, tallies, survivor sets, agencies' hours
-# (and writes only where a tally moved: not here, the same survivor read again).
-SEALING = 9 + 4
+# BEGIN, head (with the newest checkpoint), waiting entries, field diffs, entries, ledger,
+# head, COMMIT, and the access-alert rules (audit.alert_watch): mark, tallies, survivor
+# sets, agencies' hours (and writes only where a tally moved: not here, the same survivor
+# read again).
+SEALING = 8 + 4
 
 
 def _statements(context) -> int:
