@@ -24,9 +24,9 @@ its rule off. Raising an alert writes its ``alert_raise`` entry (as the system) 
 after commit, emails the recipients ``agencies`` registers (``connect``): no PII, only
 the rule, the counts, the member's id and agency.
 
-Why in the sealing, not in ``record()``'s transaction: a request pays only its share of
-one count per sealing batch (on the rows the sealing already holds, with no
-transaction of its own; ``bench/alert_bench.py`` measures it), and a failure of the
+Why in the sealing, not in ``record()``'s transaction: no request pays for it (the
+sealer thread counts once per sealing batch, on the rows the sealing already holds,
+with no transaction of its own; ``bench/alert_bench.py`` measures it), and a failure of the
 rules never fails an access nor stalls the chain: its savepoint rolls back alone, the
 mark stays behind, and the next sealing counts those entries again. The price: an
 alert follows its entry by one sealing (within a second), not in the same transaction.
