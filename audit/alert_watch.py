@@ -24,9 +24,9 @@ its rule off. Raising an alert writes its ``alert_raise`` entry (as the system) 
 after commit, emails the recipients ``agencies`` registers (``connect``): no PII, only
 the rule, the counts, the member's id and agency.
 
-Why in the sealing, not in ``record()``'s transaction: a request pays only its share of
-one count per sealing batch (on the rows the sealing already holds, with no
-transaction of its own; ``bench/alert_bench.py`` measures it), and a failure of the
+Why in the sealing, not in ``record()``'s transaction: no request pays for it (the
+sealer thread counts once per sealing batch, on the rows the sealing already holds,
+with no transaction of its own; ``bench/alert_bench.py`` measures it), and a failure of the
 rules never fails an access nor stalls the chain: its savepoint rolls back alone, the
 mark stays behind, and the next sealing counts those entries again. The price: an
 alert follows its entry by one sealing (within a second), not in the same transaction.
@@ -42,7 +42,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit import alert_mail, context
@@ -165,7 +165,14 @@ def _advance(sealed: list[AuditEntry]) -> bool:
     """Move the mark over ``sealed`` if it stands right before them (one statement,
     under the chain head's lock): then they are this run's to count, from memory."""
     last = sealed[-1].seq
-    moved = AlertWatch.objects.filter(pk=1, seq=sealed[0].seq - 1).update(seq=last)
+    quote, meta = connection.ops.quote_name, AlertWatch._meta
+    seq, pk = quote(meta.get_field("seq").column), quote(meta.pk.column)
+    with connection.cursor() as cursor:  # uncompiled: every sealing runs it
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} SET {seq} = %s WHERE {pk} = 1 AND {seq} = %s",  # noqa: S608
+            [last, sealed[0].seq - 1],
+        )
+        moved = cursor.rowcount
     if moved and (sealed[0].seq - 1) // SWEEP_EVERY != last // SWEEP_EVERY:
         _sweep()
     return bool(moved)

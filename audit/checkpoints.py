@@ -144,9 +144,14 @@ def sign_head(head: ChainHead) -> Checkpoint:
 def due(head: ChainHead) -> bool:
     """Whether the sealer should sign ``head`` now (one indexed query)."""
     last = Checkpoint.objects.order_by("-seq").values_list("seq", "signed_at").first()
-    if last is None:
+    return due_after(head, *(last or (None, None)))
+
+
+def due_after(head: ChainHead, seq: int | None, signed_at) -> bool:
+    """Whether ``head`` is due a checkpoint after the newest one (``seq`` signed at
+    ``signed_at``; ``None``: there is none)."""
+    if seq is None:
         return head.seq > 0
-    seq, signed_at = last
     if head.seq - seq >= settings.AUDIT_CHECKPOINT_EVERY_ENTRIES:
         return True
     interval = timedelta(seconds=settings.AUDIT_CHECKPOINT_EVERY_SECONDS)

@@ -4,8 +4,8 @@ Call it inside the transaction of the access it records. The entry is written
 unsealed, so it commits with the access or not at all (if it cannot be written the
 exception propagates and the caller's transaction, and the access it was about to
 make, rolls back: fail closed) and no chain lock is taken while the caller goes on
-with its work. ``audit.sealer`` links it into the chain after commit (batched: within
-``sealer.LATEST`` seconds, normally by the next commit's sealing), or at once when
+with its work. ``audit.sealer`` links it into the chain after commit, on the process's
+sealer thread (batched: within ``sealer.LATEST`` seconds), or at once when
 ``record()``'s transaction is the outermost one.
 """
 

@@ -9,18 +9,19 @@ digest (``field_changes``), moves the head, signs a checkpoint when one is due, 
 lets the access-alert rules count the entries it sealed (``IN_SEALING``).
 
 It runs as the last statement of ``record()``'s own transaction when that is the
-outermost one (nothing else is left to do in it); otherwise after the recording
-transaction commits (``transaction.on_commit``), batched per process: a commit seals
-at once when the process has not sealed for ``WINDOW`` seconds, and otherwise leaves
-its entry to the next sealing, which seals every entry waiting by then in one short
-transaction; an entry left waiting ``LATEST`` seconds (the traffic stopped) is sealed
-by a timer. Requests pay one sealing per window, not one per entry, and every entry
-is sealed within ``LATEST`` plus one sealing (within the second DESIGN.md allows). A
-process that exits waits for its timer (not a daemon thread). An entry whose sealing
-failed (a crash between commit and seal) is sealed by the next sealing in any process, or by
-``manage.py seal_audit``; ``verify_audit`` counts the entries that wait. The one
-update an entry ever receives is this sealing (on PostgreSQL the append-only trigger
-allows exactly that and nothing else).
+outermost one (nothing else is left to do in it: a management command, a script);
+otherwise after the recording transaction commits, on this process's sealer thread,
+never on the committing (request's) thread: the commit only wakes the thread. Under
+Daphne, Django runs every sync view of a process on one thread, so a sealing there
+delayed every request of the process (bench/README.md, p99). The thread seals at most
+once per ``WINDOW`` seconds, every entry waiting by then in one short transaction, so
+every entry is sealed within ``WINDOW`` plus one sealing (within the second DESIGN.md
+allows). A process that exits seals what waits before it ends; a forked child starts a
+sealer of its own. An entry whose sealing failed (a crash between commit and seal) is
+sealed by the next sealing in any process, or by ``manage.py seal_audit``;
+``verify_audit`` counts the entries that wait. The one update an entry ever receives is
+this sealing (on PostgreSQL the append-only trigger allows exactly that and nothing
+else).
 """
 
 from __future__ import annotations
@@ -32,16 +33,20 @@ import time
 from collections.abc import Callable
 
 from django.db import connection, transaction
+from django.db.models import DateTimeField, JSONField, Subquery
 
 from audit import checkpoints, field_digest, ledger
 from audit.chain import GENESIS_HASH, content_of, entry_hash
-from audit.models import AuditEntry, ChainHead, Disclosure
+from audit.models import AuditEntry, ChainHead, Checkpoint, Disclosure
+from srn.prepared import prepared
 
 BATCH = 1000
-# A commit within WINDOW seconds of this process's last sealing leaves its entry to
-# the next; an entry left waiting LATEST seconds is sealed by a timer.
+# This process's sealer thread seals at most once per WINDOW seconds, and within
+# LATEST seconds of the oldest commit waiting; idle LINGER seconds, the thread ends.
 WINDOW = 0.25
-LATEST = 0.75
+LATEST = 0.5
+LINGER = 5.0
+STOP_TIMEOUT = 30.0  # how long a process that exits waits for its last sealing
 
 logger = logging.getLogger(__name__)
 SEALED_FIELDS = ["seq", "prev_hash", "hash", "field_changes"]
@@ -60,31 +65,93 @@ def _follow(sealed: list[AuditEntry]) -> None:
             logger.exception("%s failed in a sealing; the next sealing retries", work)
 
 
+# Every sealing runs these: compiled once (``srn.prepared``; the ORM's compilation of
+# a query costs more than its SQL). The head comes with the newest checkpoint's seq and
+# time (whether one is due), which only a holder of the head's lock writes.
+@prepared
+def _head(*, pk):
+    newest = Checkpoint.objects.order_by("-seq")
+    return (
+        ChainHead.objects.select_for_update()
+        .filter(pk=pk)
+        .annotate(
+            checkpoint_seq=Subquery(newest.values("seq")[:1]),
+            checkpoint_at=Subquery(newest.values("signed_at")[:1]),
+        )
+    )
+
+
+@prepared
+def _waiting():
+    return AuditEntry.objects.filter(hash__isnull=True).order_by("id")[:BATCH]
+
+
 def _locked_head() -> ChainHead:
-    head = ChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
+    found = _head(pk=1)
+    if not found:
         # Normally made by the migration; a flushed test database lacks it.
         ChainHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-        head = ChainHead.objects.select_for_update().get(pk=1)
-    return head
+        found = _head(pk=1)
+    return found[0]
+
+
+def _sql(model, sql: str) -> str:
+    """``sql`` with ``{table}`` and ``{column}`` names of ``model`` quoted."""
+    quote = connection.ops.quote_name
+    columns = {field.name: quote(field.column) for field in model._meta.concrete_fields}
+    return sql.format(table=quote(model._meta.db_table), **columns)
 
 
 def _write_seals(entries: list[AuditEntry]) -> None:
     """One prepared UPDATE run for every entry (``bulk_update`` builds a CASE per
     field and entry: its cost grew with the batch, ~1 ms an entry)."""
-    columns = [AuditEntry._meta.get_field(name).column for name in SEALED_FIELDS]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
-    sql = f"UPDATE {quote(AuditEntry._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608
+    sql = _sql(
+        AuditEntry,
+        "UPDATE {table} SET {seq} = %s, {prev_hash} = %s, {hash} = %s, {field_changes} = %s"
+        " WHERE {id} = %s",
+    )
     rows = [[getattr(entry, name) for name in SEALED_FIELDS] + [entry.pk] for entry in entries]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
 
+def _write_lines(lines: list[dict]) -> None:
+    """The ledger lines, one INSERT run for all (the values ``bulk_create`` stores:
+    times and JSON prepared by their fields, numbers and text as they are, without
+    compiling the INSERT every time)."""
+    if not lines:
+        return
+    db = transaction.get_connection()
+    fields = [Disclosure._meta.get_field(name) for name in ledger.LEDGER_FIELDS]
+    names = ", ".join(f"{{{field.name}}}" for field in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    sql = _sql(Disclosure, f"INSERT INTO {{table}} ({names}) VALUES ({marks})")  # noqa: S608
+    prepared_by = [
+        field if isinstance(field, DateTimeField | JSONField) else None for field in fields
+    ]
+    rows = [
+        [
+            line[field.name] if prep is None else prep.get_db_prep_save(line[field.name], db)
+            for field, prep in zip(fields, prepared_by, strict=True)
+        ]
+        for line in lines
+    ]
+    with db.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _move_head(head: ChainHead) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _sql(ChainHead, "UPDATE {table} SET {seq} = %s, {hash} = %s WHERE {id} = %s"),
+            [head.seq, head.hash, head.pk],
+        )
+
+
 def _seal_batch() -> list[AuditEntry]:
     with transaction.atomic():
         head = _locked_head()
-        pending = list(AuditEntry.objects.filter(hash__isnull=True).order_by("id")[:BATCH])
+        pending = _waiting()
         if not pending:
             return []
         markers = field_digest.markers_for(entry.request_id for entry in pending)
@@ -95,11 +162,10 @@ def _seal_batch() -> list[AuditEntry]:
             entry.field_changes = markers.get(entry.request_id, "")
             entry.hash = previous = entry_hash(previous, content_of(entry))
         _write_seals(pending)
-        lines = [Disclosure(**line) for entry in pending for line in ledger.disclosures_of(entry)]
-        Disclosure.objects.bulk_create(lines)
+        _write_lines([line for entry in pending for line in ledger.disclosures_of(entry)])
         head.seq, head.hash = seq, previous
-        head.save(update_fields=["seq", "hash"])
-        if checkpoints.due(head):
+        _move_head(head)
+        if checkpoints.due_after(head, head.checkpoint_seq, head.checkpoint_at):
             checkpoints.sign_head(head)
         _follow(pending)
     return pending
@@ -115,109 +181,123 @@ def seal_pending() -> list[AuditEntry]:
     return sealed
 
 
-class _Batching:
-    """This process's sealing after commit.
+class _Sealer:
+    """This process's sealer thread: commits wake it, it seals, requests never do.
 
-    A commit seals at once, on its own thread, when this process has not sealed for
-    ``WINDOW`` seconds; otherwise its entry waits for the next such commit, and a
-    timer seals it only if it has waited ``LATEST`` seconds (the traffic stopped).
-    Under steady traffic every sealing runs on a request's thread, one per window,
-    and the timer never competes with the requests for the database.
+    A commit marks that something waits and wakes the thread (starting it when none
+    runs); the thread seals at once when this process has not sealed for ``WINDOW``
+    seconds, otherwise when the window ends (and never later than ``LATEST`` after the
+    oldest waiting commit), so each sealing takes every entry waiting by then in one
+    short transaction. Idle for ``LINGER`` seconds it ends (closing its connection); the
+    next commit starts another. It is not a daemon: a process that exits stops it
+    (``_stop_at_exit``), and it seals what waits before it ends.
     """
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.sealing = False
+        self.wake = threading.Condition(self.lock)
+        self.thread: threading.Thread | None = None
         self.last = float("-inf")  # when the last sealing started
-        self.waiting_since: float | None = None  # the oldest commit left to a later sealing
-        self.timer: threading.Timer | None = None
+        self.waiting_since: float | None = None  # the oldest commit no sealing has read yet
+        self.stopping = False  # the process exits: seal what waits now, then end
+        self.dropped = False  # the database is being emptied (``reset``): seal nothing
 
     def after_commit(self) -> None:
         with self.lock:
-            now = time.monotonic()
-            if self.sealing or now - self.last < WINDOW:
-                if self.waiting_since is None:
-                    self.waiting_since = now
-                self._arm(self.waiting_since + LATEST - now)
-                return
-            self.sealing, self.last = True, now
-        try:
-            seal_pending()
-        finally:
-            self._sealed(now)
-
-    def _arm(self, delay: float) -> None:
-        if self.timer is None:
-            self.timer = threading.Timer(max(delay, 0.01), self._timed)
-            self.timer.name = "audit-sealer"
-            self.timer.start()
-
-    def _timed(self) -> None:
-        with self.lock:
-            self.timer = None
-            now = time.monotonic()
             if self.waiting_since is None:
-                return  # a request's sealing took them
-            if self.sealing or now - self.waiting_since < LATEST:
-                self._arm(self.waiting_since + LATEST - now)
-                return
-            self.sealing, self.last = True, now
+                self.waiting_since = time.monotonic()
+            if self.thread is None and not self.stopping:
+                self.thread = threading.Thread(target=self._run, name="audit-sealer")
+                self.thread.start()
+            else:
+                self.wake.notify()
+
+    def _run(self) -> None:
         try:
-            seal_pending()
-        except Exception:  # logged; the next sealing (any process) seals what waits
-            logger.exception("audit sealing failed; entries wait for the next sealing")
+            while self._next_sealing():
+                try:
+                    seal_pending()
+                except Exception:  # logged; the next sealing (any process) seals what waits
+                    logger.exception("audit sealing failed; entries wait for the next sealing")
+                    connection.close()  # a broken connection is not reused
         finally:
-            self._sealed(now)
             connection.close()  # this thread's own connection
 
-    def _sealed(self, started: float) -> None:
+    def _next_sealing(self) -> bool:
+        """Wait until the next sealing is due; False when the thread should end."""
         with self.lock:
-            self.sealing = False
-            if self.waiting_since is not None and self.waiting_since < started:
-                self.waiting_since = None  # committed before this sealing read them
-            elif self.waiting_since is not None:
-                self._arm(self.waiting_since + LATEST - time.monotonic())
+            idle_until = time.monotonic() + LINGER
+            while True:
+                now = time.monotonic()
+                if self.dropped:
+                    break
+                if self.waiting_since is not None:
+                    due = min(self.last + WINDOW, self.waiting_since + LATEST)
+                    if self.stopping or due <= now:
+                        self.waiting_since, self.last = None, now
+                        return True
+                    self.wake.wait(due - now)
+                elif self.stopping or now >= idle_until:
+                    break
+                else:
+                    self.wake.wait(idle_until - now)
+            self.thread = None
+            return False
+
+    def stop(self, *, seal: bool) -> None:
+        """End the thread after it seals what waits (``seal``) or at once, and wait."""
+        with self.lock:
+            thread = self.thread
+            self.stopping = True
+            self.dropped = not seal
+            self.wake.notify()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=STOP_TIMEOUT)
 
 
-_batching = _Batching()
+_sealer = _Sealer()
 
 
-def _forget_parent_batching() -> None:
-    # A forked child has none of its parent's threads: it batches on its own.
-    global _batching
-    _batching = _Batching()
+def _forget_parent_sealer() -> None:
+    # A forked child has none of its parent's threads: it starts a sealer of its own.
+    global _sealer
+    _sealer = _Sealer()
 
 
-os.register_at_fork(after_in_child=_forget_parent_batching)
+os.register_at_fork(after_in_child=_forget_parent_sealer)
+
+
+def _stop_at_exit() -> None:
+    _sealer.stop(seal=True)
+
+
+# Called as the interpreter shuts down, before it joins the threads that are not
+# daemons (as ``concurrent.futures`` stops its workers): a lingering sealer ends at once,
+# after sealing what waits, instead of holding the exit for ``LINGER``. Also in a child
+# of ``multiprocessing``, which skips ``atexit``.
+threading._register_atexit(_stop_at_exit)
 
 
 def flush() -> list[AuditEntry]:
-    """Seal now whatever waits, without waiting for an armed batch (which then finds
-    nothing left): for a process about to stop, or a caller that needs the chain
-    current."""
-    with _batching.lock:
-        timer, _batching.timer = _batching.timer, None
-        _batching.waiting_since = None
-        _batching.last = time.monotonic()
-    if timer is not None:
-        timer.cancel()
+    """Seal now, on the calling thread, whatever waits (the sealer thread then finds
+    nothing left): for a caller that needs the chain current."""
+    with _sealer.lock:
+        _sealer.waiting_since = None
+        _sealer.last = time.monotonic()
     return seal_pending()
 
 
 def reset() -> None:
-    """Disarm the timer and forget what waited, sealing nothing: for a process whose
-    database was emptied under it (a test's, flushed when it ends). Entries still
-    waiting are sealed by the next sealing, as after a crash."""
-    global _batching
-    with _batching.lock:
-        timer, _batching.timer = _batching.timer, None
-    if timer is not None:
-        timer.cancel()
-    _batching = _Batching()
+    """Stop the sealer thread, sealing nothing: for a process whose database is emptied
+    under it (a test's, flushed when it ends). Entries still waiting are sealed by the
+    next sealing, as after a crash."""
+    global _sealer
+    previous, _sealer = _sealer, _Sealer()
+    previous.stop(seal=False)
 
 
 def _seal_after_commit() -> None:
-    _batching.after_commit()
+    _sealer.after_commit()
 
 
 def in_outer_transaction() -> bool:

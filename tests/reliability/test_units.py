@@ -4,6 +4,8 @@ and the stored response commit together; a crash between them leaves nothing."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.db import transaction
 
@@ -45,6 +47,10 @@ def test_the_audit_entry_is_sealed_after_the_units_one_commit(members):
         survivor = h.make_survivor(members["liaison"])
         entry = AuditEntry.objects.get(action=Action.CREATE, object_id=survivor.pk)
         assert entry.hash is None  # sealing waits for the unit to commit
+    deadline = time.monotonic() + 1  # then the sealer thread seals it, within the second
+    while not AuditEntry.objects.filter(pk=entry.pk, hash__isnull=False).exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
     entry.refresh_from_db()
     assert entry.hash
     assert entry.seq
