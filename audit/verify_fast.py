@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import gc
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from audit.verify_rows import Ledger, Rows
 
@@ -29,8 +29,10 @@ def fast_range(
     gc.disable()  # the rows make no cycles; collections would rescan every chunk's rows
     try:
         return _fast_range(lo, hi, previous, pinned, window)
-    except (ValueError, TypeError, AttributeError):
-        return None  # unparsable JSON or time, unsortable items: the walk names the entry
+    except (ValueError, TypeError, AttributeError, DatabaseError):
+        # unparsable JSON or time, unsortable items, a ledger column SQLite's json()
+        # refuses: the walk names the entry
+        return None
     finally:
         if collecting:
             gc.enable()
@@ -46,7 +48,7 @@ def _fast_range(lo, hi, previous, pinned, window):
     seq_i, prev_i, hash_i = rows_of.SEQ, rows_of.PREV, rows_of.HASH
     signed = _Signed(lo, hi, pinned, window)
     with connection.cursor() as cursor, connection.cursor() as ledger_cursor:
-        ledger = Ledger(ledger_cursor, lo, hi, rows_of.parsed, CHUNK)
+        ledger = Ledger(ledger_cursor, lo, hi, CHUNK)
         cursor.execute(rows_of.sql, [lo, hi])
         while rows := cursor.fetchmany(CHUNK):
             count = len(rows)
