@@ -54,6 +54,9 @@ class Parsed(dict):
     """Stored JSON text -> its value, remembered for short texts (``[]``, ``{}`` and
     the few category lists recur on most rows). The values are never mutated."""
 
+    def __init__(self):
+        super().__init__({"[]": [], "{}": {}})
+
     def __missing__(self, text):
         value = orjson.loads(text)
         if len(text) <= _SHORT and len(self) < 10_000:
@@ -103,7 +106,7 @@ def _plain(rows, previous, markers, parsed, reference):
     unpacked in ``COLUMNS`` order and its hashed fields named in a dict display
     (tests/audit/test_verify_fast.py holds both to ``audit.chain``: a field missed would
     only send rows to the definition's fallback, never pass a wrong hash)."""
-    sha256, dumps, expected, get = hashlib.sha256, orjson.dumps, [], parsed.get
+    sha256, dumps, loads, expected, get = hashlib.sha256, orjson.dumps, orjson.loads, [], parsed.get
     for row in rows:
         (
             seq,
@@ -143,10 +146,13 @@ def _plain(rows, previous, markers, parsed, reference):
         )
         if type(categories) is str:
             categories = get(categories) or parsed[categories]
+        # a request's consents and a page's items are mostly its own: parsed, not kept
         if type(consent_ids) is str:
-            consent_ids = get(consent_ids) or parsed[consent_ids]
+            value = get(consent_ids)
+            consent_ids = loads(consent_ids) if value is None else value
         if type(detail) is str:
-            detail = get(detail) or parsed[detail]
+            value = get(detail)
+            detail = loads(detail) if value is None else value
         if client_ip is not None and type(client_ip) is not str:
             client_ip = str(client_ip)
         # The display names the fields in sorted order, so orjson need not sort them
