@@ -77,7 +77,7 @@ class Rows:
     """Entries as ``audit.verify_range.COLUMNS``: the hashed fields, field_changes,
     prev_hash, hash."""
 
-    SEQ, PREV, HASH = 0, -2, -1
+    PREV, HASH = -2, -1
 
     def __init__(self):
         from audit.verify_range import COLUMNS
@@ -87,11 +87,15 @@ class Rows:
         self.sql = _range_sql(AuditEntry._meta.db_table, names, "seq", "seq")
         self.parsed = Parsed()
 
-    def check(self, rows: list[tuple], previous: str, markers: list) -> list[tuple] | None:
-        """The expected ledger lines of a chunk whose hashes all match, else None."""
+    def check(
+        self, rows: list[tuple], seq: int, previous: str, markers: list, said: dict[int, str]
+    ) -> list[tuple] | None:
+        """The expected ledger lines of a chunk of entries from ``seq`` on, after
+        ``previous``, whose links and hashes all match and begin with what the
+        checkpoints signed (``said``), else None."""
         from audit.verify_range import _reference_hash
 
-        return _plain(rows, previous, markers, self.parsed, _reference_hash)
+        return _plain(rows, seq, previous, markers, self.parsed, _reference_hash, said)
 
 
 # A ledger line that repeats its entry's survivor columns as they are (the entry's own
@@ -101,12 +105,15 @@ COPY = ("copy",)
 _CONSENT, _NONE = "consent", []
 
 
-def _plain(rows, previous, markers, parsed, reference):
-    """The expected ledger lines of rows whose hashes all match, else None. Each row is
+def _plain(rows, next_seq, previous, markers, parsed, reference, said):
+    """The expected ledger lines of consecutive rows from ``next_seq`` on, each linked
+    to the one before, whose hashes all match and begin with what was signed, else
+    None. Each row is
     unpacked in ``COLUMNS`` order and its hashed fields named in a dict display
     (tests/audit/test_verify_fast.py holds both to ``audit.chain``: a field missed would
     only send rows to the definition's fallback, never pass a wrong hash)."""
     sha256, dumps, loads, expected, get = hashlib.sha256, orjson.dumps, orjson.loads, [], parsed.get
+    signed = said.get
     for row in rows:
         (
             seq,
@@ -128,9 +135,12 @@ def _plain(rows, previous, markers, parsed, reference):
             client_ip,
             user_agent,
             field_changes,
-            _,
+            prev_hash,
             digest,
         ) = row
+        if seq != next_seq or prev_hash != previous:
+            return None
+        next_seq += 1
         if type(at) is not str or len(at) != 27 or at[10] != "T" or at[26] != "Z":
             if type(at) is str and len(at) == 26 and at[10] == " ":
                 at = f"{at[:10]}T{at[11:]}Z"  # SQLite's text, made canonical
@@ -187,6 +197,9 @@ def _plain(rows, previous, markers, parsed, reference):
             sha256(previous.encode() + dumps(payload, option=option)).hexdigest() != digest
             and reference(previous, row) != digest
         ):
+            return None
+        prefix = signed(seq)
+        if prefix is not None and not digest.startswith(prefix):
             return None
         if outcome == "allowed" and action in _READ_ACTIONS:
             if not detail and type(categories) is list and type(consent_ids) is list:
