@@ -2,11 +2,11 @@
 
 It answers only "all good" (a ``RangeResult``) or "look closer" (``None``); the
 entry-by-entry walk in ``audit.verify_range`` then names the first bad entry, so the
-two give the same verdict and this one need not say where. Per chunk of rows it checks
-in bulk what needs no per-row Python (the seqs run on, each ``prev_hash`` is its
-predecessor's ``hash``, the hashes the signed checkpoints and their windows name —
-from the rows in hand, not a query each —, the disclosure ledger line for line); per
-row only the hash and, for a read, the ledger lines it makes (``audit.verify_rows``).
+two give the same verdict and this one need not say where. One loop over each
+row (``audit.verify_rows``) checks its seq, its link to the row before, its hash, what
+the signed checkpoints and their windows say of it (from the rows in hand, not a query
+each) and, for a read, derives the ledger lines it makes; per chunk the stored ledger
+lines are compared with those in one go.
 """
 
 from __future__ import annotations

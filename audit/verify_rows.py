@@ -6,10 +6,11 @@ tests/audit/test_canonical.py), the definition as the fallback — and, for an a
 read, the ledger lines ``audit.ledger.disclosed`` derives from the entry's values.
 
 ``Ledger``: the stored lines read joined to their entries. The database compares the
-columns a line repeats from its entry (time, action, object type, actor), so Python
-decodes and compares only the survivor's columns; a line the database finds different
-is compared again here with its times as instants (one query, rare) and, if it still
-differs, the range goes to the walk.
+columns a line repeats from its entry (time, action, object type, actor) and whether
+the survivor's columns are the entry's own (a copy, sent as NULL); the others come as
+one JSON array, parsed in one call. A line the database finds different is compared
+again here with its times as instants (one query, rare) and, if it still differs, the
+range goes to the walk.
 """
 
 from __future__ import annotations
