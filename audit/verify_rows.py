@@ -109,10 +109,10 @@ _CONSENT, _NONE = "consent", []
 def _plain(rows, next_seq, previous, markers, parsed, reference, said):
     """The expected ledger lines of consecutive rows from ``next_seq`` on, each linked
     to the one before, whose hashes all match and begin with what was signed, else
-    None. Each row is
-    unpacked in ``COLUMNS`` order and its hashed fields named in a dict display
-    (tests/audit/test_verify_fast.py holds both to ``audit.chain``: a field missed would
-    only send rows to the definition's fallback, never pass a wrong hash)."""
+    None. Each row is unpacked in ``COLUMNS`` order and its hashed fields named in a
+    dict display (tests/audit/test_verify_fast.py and test_verify_rows.py hold both to
+    ``audit.chain``: a field missed or out of order would only send rows to the
+    definition's fallback, never pass a wrong hash)."""
     sha256, dumps, loads, expected, get = hashlib.sha256, orjson.dumps, orjson.loads, [], parsed.get
     signed = said.get
     for row in rows:
@@ -205,7 +205,7 @@ def _plain(rows, next_seq, previous, markers, parsed, reference, said):
         if outcome == "allowed" and action in _READ_ACTIONS:
             if not detail and type(categories) is list and type(consent_ids) is list:
                 # ``disclosed`` of a read with no detail: its own survivor under consent
-                # (a copy) or nothing (tests/audit/test_verify_fast.py holds the two alike)
+                # (a copy) or nothing (tests/audit/test_verify_rows.py holds the two alike)
                 if survivor_ref and consent_ids:
                     expected.append((seq, COPY))
             else:
