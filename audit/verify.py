@@ -14,6 +14,7 @@ checkpoint instead of at the first entry. Unsealed entries are counted, not chec
 from __future__ import annotations
 
 import bisect
+import itertools
 import multiprocessing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -86,8 +87,22 @@ def _within(said: dict[int, str], seqs: list[int], lo: int, hi: int) -> dict[int
     return {seq: said[seq] for seq in found}
 
 
+# What the checkpoints say, per verification (a key each): the forked workers inherit
+# it, instead of receiving each range's share pickled (a window names every entry).
+_SIGNED: dict[int, tuple] = {}
+_KEYS = itertools.count()
+
+
 def _task(args) -> RangeResult:
-    return verify_range(*args)
+    key, lo, hi, previous = args
+    pinned, pinned_seqs, window, window_seqs = _SIGNED[key]
+    return verify_range(
+        lo,
+        hi,
+        previous,
+        _within(pinned, pinned_seqs, lo, hi),
+        _within(window, window_seqs, lo, hi),
+    )
 
 
 def _run(tasks: list[tuple], workers: int):
@@ -129,17 +144,20 @@ def verify_chain(
             if stored_hash.first() != pinned[since]:
                 return VerifyResult(False, 0, since, "differs from a signed checkpoint")
             start, previous = since + 1, pinned[since]
-    pinned_seqs, window_seqs = sorted(pinned), sorted(window)
+    key = next(_KEYS)
+    _SIGNED[key] = (pinned, sorted(pinned), window, sorted(window))
     tasks = [
-        (
-            lo,
-            hi,
-            previous if lo == start else None,
-            _within(pinned, pinned_seqs, lo, hi),
-            _within(window, window_seqs, lo, hi),
-        )
+        (key, lo, hi, previous if lo == start else None)
         for lo, hi in _ranges(start, last, chunk_size)
     ]
+    try:
+        return _verified(tasks, workers, previous, last, pinned, progress, pending, since)
+    finally:
+        del _SIGNED[key]
+
+
+def _verified(tasks, workers, previous, last, pinned, progress, pending, since) -> VerifyResult:
+    """The ranges' results put together, and what lies beyond the last entry."""
     checked, covered, ledger_id = 0, {}, 0
     common = {"pending": pending, "since_seq": since}
     for result in _run(tasks, workers):

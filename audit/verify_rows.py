@@ -6,10 +6,11 @@ tests/audit/test_canonical.py), the definition as the fallback — and, for an a
 read, the ledger lines ``audit.ledger.disclosed`` derives from the entry's values.
 
 ``Ledger``: the stored lines read joined to their entries. The database compares the
-columns a line repeats from its entry (time, action, object type, actor), so Python
-decodes and compares only the survivor's columns; a line the database finds different
-is compared again here with its times as instants (one query, rare) and, if it still
-differs, the range goes to the walk.
+columns a line repeats from its entry (time, action, object type, actor) and whether
+the survivor's columns are the entry's own (a copy, sent as NULL); the others come as
+one JSON array, parsed in one call. A line the database finds different is compared
+again here with its times as instants (one query, rare) and, if it still differs, the
+range goes to the walk.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ class Parsed(dict):
     """Stored JSON text -> its value, remembered for short texts (``[]``, ``{}`` and
     the few category lists recur on most rows). The values are never mutated."""
 
+    def __init__(self):
+        super().__init__({"[]": [], "{}": {}})
+
     def __missing__(self, text):
         value = orjson.loads(text)
         if len(text) <= _SHORT and len(self) < 10_000:
@@ -74,7 +78,7 @@ class Rows:
     """Entries as ``audit.verify_range.COLUMNS``: the hashed fields, field_changes,
     prev_hash, hash."""
 
-    SEQ, PREV, HASH = 0, -2, -1
+    PREV, HASH = -2, -1
 
     def __init__(self):
         from audit.verify_range import COLUMNS
@@ -84,11 +88,15 @@ class Rows:
         self.sql = _range_sql(AuditEntry._meta.db_table, names, "seq", "seq")
         self.parsed = Parsed()
 
-    def check(self, rows: list[tuple], previous: str, markers: list) -> list[tuple] | None:
-        """The expected ledger lines of a chunk whose hashes all match, else None."""
+    def check(
+        self, rows: list[tuple], seq: int, previous: str, markers: list, said: dict[int, str]
+    ) -> list[tuple] | None:
+        """The expected ledger lines of a chunk of entries from ``seq`` on, after
+        ``previous``, whose links and hashes all match and begin with what the
+        checkpoints signed (``said``), else None."""
         from audit.verify_range import _reference_hash
 
-        return _plain(rows, previous, markers, self.parsed, _reference_hash)
+        return _plain(rows, seq, previous, markers, self.parsed, _reference_hash, said)
 
 
 # A ledger line that repeats its entry's survivor columns as they are (the entry's own
@@ -98,12 +106,15 @@ COPY = ("copy",)
 _CONSENT, _NONE = "consent", []
 
 
-def _plain(rows, previous, markers, parsed, reference):
-    """The expected ledger lines of rows whose hashes all match, else None. Each row is
-    unpacked in ``COLUMNS`` order and its hashed fields named in a dict display
-    (tests/audit/test_verify_fast.py holds both to ``audit.chain``: a field missed would
-    only send rows to the definition's fallback, never pass a wrong hash)."""
-    sha256, dumps, expected, get = hashlib.sha256, orjson.dumps, [], parsed.get
+def _plain(rows, next_seq, previous, markers, parsed, reference, said):
+    """The expected ledger lines of consecutive rows from ``next_seq`` on, each linked
+    to the one before, whose hashes all match and begin with what was signed, else
+    None. Each row is unpacked in ``COLUMNS`` order and its hashed fields named in a
+    dict display (tests/audit/test_verify_fast.py and test_verify_rows.py hold both to
+    ``audit.chain``: a field missed or out of order would only send rows to the
+    definition's fallback, never pass a wrong hash)."""
+    sha256, dumps, loads, expected, get = hashlib.sha256, orjson.dumps, orjson.loads, [], parsed.get
+    signed = said.get
     for row in rows:
         (
             seq,
@@ -125,58 +136,91 @@ def _plain(rows, previous, markers, parsed, reference):
             client_ip,
             user_agent,
             field_changes,
-            _,
+            prev_hash,
             digest,
         ) = row
+        if seq != next_seq or prev_hash != previous:
+            return None
+        next_seq += 1
         if type(at) is not str or len(at) != 27 or at[10] != "T" or at[26] != "Z":
             if type(at) is str and len(at) == 26 and at[10] == " ":
                 at = f"{at[:10]}T{at[11:]}Z"  # SQLite's text, made canonical
             else:
                 at = canonical_at(at)
         # the stored JSON, parsed (recurring texts once: ``Parsed``, inlined)
+        sortless = (  # stored JSON texts that hold no object: orjson's sort changes nothing
+            detail == "{}"
+            and type(categories) is str
+            and "{" not in categories
+            and type(consent_ids) is str
+            and "{" not in consent_ids
+        )
         if type(categories) is str:
             categories = get(categories) or parsed[categories]
+        # a request's consents and a page's items are mostly its own: parsed, not kept
         if type(consent_ids) is str:
-            consent_ids = get(consent_ids) or parsed[consent_ids]
+            value = get(consent_ids)
+            consent_ids = loads(consent_ids) if value is None else value
         if type(detail) is str:
-            detail = get(detail) or parsed[detail]
+            value = get(detail)
+            detail = loads(detail) if value is None else value
         if client_ip is not None and type(client_ip) is not str:
             client_ip = str(client_ip)
-        # orjson sorts the keys: the dict's order does not reach the bytes.
+        # The display names the fields in sorted order, so orjson need not sort them
+        # unless a JSON value may hold an object or field_changes (sorting mid-way) joins.
         payload = {
-            "seq": seq,
-            "at": at,
+            "action": action,
+            "actor_agency": actor_agency,
+            "actor_agency_id": actor_agency_id,
+            "actor_role": actor_role,
             "actor_user_id": actor_user_id,
             "actor_username": actor_username,
-            "actor_agency_id": actor_agency_id,
-            "actor_agency": actor_agency,
-            "actor_role": actor_role,
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "survivor_ref": survivor_ref,
+            "at": at,
             "categories": categories,
-            "consent_ids": consent_ids,
-            "outcome": outcome,
-            "detail": detail,
-            "request_id": request_id,
             "client_ip": client_ip,
+            "consent_ids": consent_ids,
+            "detail": detail,
+            "object_id": object_id,
+            "object_type": object_type,
+            "outcome": outcome,
+            "request_id": request_id,
+            "seq": seq,
+            "survivor_ref": survivor_ref,
             "user_agent": user_agent,
         }
+        option = _SORTED
         if field_changes:
             payload["field_changes"] = field_changes
             markers.append((seq, request_id, field_changes))
+        elif sortless:
+            option = None
         if digest is None or (
-            sha256(previous.encode() + dumps(payload, option=_SORTED)).hexdigest() != digest
+            sha256(previous.encode() + dumps(payload, option=option)).hexdigest() != digest
             and reference(previous, row) != digest
         ):
             return None
+        prefix = signed(seq)
+        if prefix is not None and not digest.startswith(prefix):
+            return None
         if outcome == "allowed" and action in _READ_ACTIONS:
-            for subject in disclosed(object_id, survivor_ref, categories, consent_ids, detail):
-                if subject == (object_id, survivor_ref, categories, consent_ids, _CONSENT, _NONE):
+            if not detail and type(categories) is list and type(consent_ids) is list:
+                # ``disclosed`` of a read with no detail: its own survivor under consent
+                # (a copy) or nothing (tests/audit/test_verify_rows.py holds the two alike)
+                if survivor_ref and consent_ids:
                     expected.append((seq, COPY))
-                else:
-                    expected.append((seq, *subject))
+            else:
+                for subject in disclosed(object_id, survivor_ref, categories, consent_ids, detail):
+                    if subject == (
+                        object_id,
+                        survivor_ref,
+                        categories,
+                        consent_ids,
+                        _CONSENT,
+                        _NONE,
+                    ):
+                        expected.append((seq, COPY))
+                    else:
+                        expected.append((seq, *subject))
         previous = digest
     return expected
 
@@ -185,22 +229,34 @@ class LineDiffers(ValueError):
     """A ledger line does not repeat its entry's values: the walk names the entry."""
 
 
+# The survivor's columns of a line as one JSON array (``_SUBJECT``'s order), which
+# orjson parses in one call; SQLite's ``json()`` refuses a column that is not JSON (the
+# walk then decides), PostgreSQL's jsonb columns are JSON already.
+_SUBJECT_ARRAY = {
+    "sqlite": "json_array(d.{}, d.{}, json(d.{}), json(d.{}), d.{}, json(d.{}))",
+    "postgresql": "jsonb_build_array(d.{}, d.{}, d.{}, d.{}, d.{}, d.{})",
+}
+
+
 class Ledger:
     """The stored ledger lines of a range's entries, in id order, as (id, entry_seq,
-    *survivor's columns), taken a chunk at a time; a line whose repeated columns the
-    database does not find equal to its entry's is compared again here (a time may be
-    spelled otherwise for the same instant)."""
+    whether the repeated columns are the entry's, the survivor's columns as one JSON
+    array or NULL for a copy), taken a chunk at a time; a line whose repeated columns
+    the database does not find equal to its entry's is compared again here (a time may
+    be spelled otherwise for the same instant)."""
 
-    def __init__(self, cursor, lo: int, hi: int, parsed: Parsed, chunk: int):
+    def __init__(self, cursor, lo: int, hi: int, chunk: int):
         same = _SAME.get(connection.vendor, "{} = {}")
         repeated = " AND ".join(same.format(f"d.{quote(n)}", f"e.{quote(n)}") for n in _REPEATED)
         copied = " AND ".join(
             [f"d.{quote(n)} = e.{quote(n)}" for n in _SUBJECT[:4]]
             + [f"d.{quote('basis')} = '{_CONSENT}'", f"d.{quote('emergency_access_ids')} = '[]'"]
         )
+        subject = _SUBJECT_ARRAY[connection.vendor].format(*(quote(n) for n in _SUBJECT))
         expressions = ", ".join(
-            [f"d.{quote(n)}" for n in ("id", "entry_seq", *_SUBJECT)]
-            + [f"CASE WHEN {repeated} THEN 1 ELSE 0 END", f"CASE WHEN {copied} THEN 1 ELSE 0 END"]
+            [f"d.{quote(n)}" for n in ("id", "entry_seq")]
+            + [f"CASE WHEN {repeated} THEN 1 ELSE 0 END"]
+            + [f"CASE WHEN {copied} THEN NULL ELSE {subject} END"]
         )
         entries = AuditEntry._meta.db_table
         table = f"{quote(Disclosure._meta.db_table)} d LEFT JOIN {quote(entries)} e ON "
@@ -210,7 +266,7 @@ class Ledger:
             f"WHERE d.{quote('entry_seq')} BETWEEN %s AND %s ORDER BY d.{quote('id')}",
             [lo, hi],
         )
-        self.cursor, self.rows, self.at, self.parsed, self.chunk = cursor, [], 0, parsed, chunk
+        self.cursor, self.rows, self.at, self.chunk = cursor, [], 0, chunk
 
     def _more(self) -> bool:
         self.rows, self.at = self.cursor.fetchmany(self.chunk), 0
@@ -219,42 +275,20 @@ class Ledger:
     def take_upto(self, seq: int) -> tuple[list[int], list[tuple]]:
         """The ids and lines (entry_seq, *survivor's columns, JSON parsed) of the next
         lines while their entry is ``seq`` or before it."""
-        ids, lines, parsed = [], [], self.parsed
+        ids, lines, loads = [], [], orjson.loads
         while self.at < len(self.rows) or self._more():
             rows, start = self.rows, self.at
             end, count = start, len(rows)
             while end < count and rows[end][1] <= seq:
                 end += 1
-            for row in rows[start:end]:
-                (
-                    line_id,
-                    seq_of,
-                    object_id,
-                    ref,
-                    categories,
-                    consents,
-                    basis,
-                    emergency,
-                    same,
-                    copy,
-                ) = row
+            for line_id, seq_of, same, subject in rows[start:end]:
                 if not same and not _repeats_its_entry(line_id):
                     raise LineDiffers(line_id)
                 ids.append(line_id)
-                if copy:
+                if subject is None:
                     lines.append((seq_of, COPY))
-                    continue
-                lines.append(
-                    (
-                        seq_of,
-                        object_id,
-                        ref,
-                        parsed[categories] if type(categories) is str else categories,
-                        parsed[consents] if type(consents) is str else consents,
-                        basis,
-                        parsed[emergency] if type(emergency) is str else emergency,
-                    )
-                )
+                else:
+                    lines.append((seq_of, *(loads(subject) if type(subject) is str else subject)))
             self.at = end
             if end < count:
                 break

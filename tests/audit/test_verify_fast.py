@@ -220,7 +220,7 @@ def test_the_row_loop_hashes_every_entry_without_the_definitions_fallback():
     def fallback(previous, row):
         raise AssertionError(f"entry {row[0]} needed the definition")
 
-    expected = verify_rows._plain(rows, rows[0][-2], [], verify_rows.Parsed(), fallback)
+    expected = verify_rows._plain(rows, 1, rows[0][-2], [], verify_rows.Parsed(), fallback, {})
     # the views' lines repeat their entry's survivor (a mark), the list pages' do not
     assert [seq for seq, *line in expected if tuple(line) == (verify_rows.COPY,)] == [
         2,
