@@ -373,7 +373,9 @@ def main() -> None:
     world = seed_service(pw["service"])
     bare = bare_env(production)
     try:
-        seeded = bare_command(bare, "bare_seed", "--username", BARE_USER, "--password", pw["bare"])
+        # ``--password=…``: a random password may start with "-" (not an option).
+        password = f"--password={pw['bare']}"
+        seeded = bare_command(bare, "bare_seed", "--username", BARE_USER, password)
         service_env = {"LOG_LEVEL": "WARNING"}
         if data_dir is not None:
             service_env["SRN_DATA_DIR"] = str(data_dir)
