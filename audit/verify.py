@@ -109,7 +109,14 @@ def _run(tasks: list[tuple], workers: int):
     if workers > 1 and len(tasks) > 1 and not connection.in_atomic_block:
         connections.close_all()  # each forked worker opens its own connection
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap(_task, tasks)
+            results = pool.imap(_task, tasks)
+            try:
+                yield from results
+            finally:
+                # A caller that stops at the first bad range: the ranges in flight finish
+                # before the pool ends (terminating it with tasks in flight could hang).
+                for _ in results:
+                    pass
         return
     for task in tasks:
         yield _task(task)
