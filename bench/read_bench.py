@@ -373,8 +373,7 @@ def main() -> None:
     world = seed_service(pw["service"])
     bare = bare_env(production)
     try:
-        # ``--password=…``: a random password may start with "-" (not an option).
-        password = f"--password={pw['bare']}"
+        password = f"--password={pw['bare']}"  # one glued on: it may start with "-"
         seeded = bare_command(bare, "bare_seed", "--username", BARE_USER, password)
         service_env = {"LOG_LEVEL": "WARNING"}
         if data_dir is not None:
