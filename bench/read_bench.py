@@ -13,8 +13,7 @@ machine; the figures are ratios against that baseline, never thresholds:
   ``POST /api/v1/auth/token/``) against the bare ``RetrieveAPIView``;
 - a note POST and a transition POST (hold / start, alternating) against the bare
   ``CreateAPIView``, p50;
-- throughput of detail reads from 8 concurrent keep-alive clients (threads), in
-  alternating windows;
+- throughput of detail reads from 8 concurrent keep-alive client threads, by windows;
 - SQL statements per request, counted in-process (Django's test client and
   ``CaptureQueriesContext``, SAVEPOINT/RELEASE statements not counted) on a throwaway
   test database: a detail read (first, which marks the referral received, and
@@ -373,8 +372,8 @@ def main() -> None:
     world = seed_service(pw["service"])
     bare = bare_env(production)
     try:
-        password = f"--password={pw['bare']}"  # one glued on: it may start with "-"
-        seeded = bare_command(bare, "bare_seed", "--username", BARE_USER, password)
+        user, password = f"--username={BARE_USER}", f"--password={pw['bare']}"  # "-…" safe
+        seeded = bare_command(bare, "bare_seed", user, password)
         service_env = {"LOG_LEVEL": "WARNING"}
         if data_dir is not None:
             service_env["SRN_DATA_DIR"] = str(data_dir)
