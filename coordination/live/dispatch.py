@@ -74,16 +74,15 @@ class _Dispatcher:
         while True:
             try:
                 message = await self.layer.receive(channel)
+                if message.get("type") == "events.changed":
+                    self._wake(message)
+                if time.monotonic() - self.renewed > RENEW_SECONDS:
+                    await self._renew()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the heartbeats catch up meanwhile
                 logger.warning("live dispatch: the channel layer failed", exc_info=True)
                 await asyncio.sleep(1.0)
-                continue
-            if message.get("type") == "events.changed":
-                self._wake(message)
-            if time.monotonic() - self.renewed > RENEW_SECONDS:
-                await self._renew()
 
     def _wake(self, message: dict) -> None:
         """Every local socket of the nudged agency reads on from its own ``last_seq``."""

@@ -94,3 +94,23 @@ async def test_a_socket_that_left_is_not_woken_and_the_others_still_are(
     assert event["kind"] == "referral.accepted"
     await staying.disconnect()
     assert listening.listening is None
+
+
+async def test_the_subscription_is_renewed_and_still_delivers(
+    members, agencies, referral, monkeypatch
+):
+    """The layers expire a group's members after a day: the process joins again on
+    its own (here after every message) and its sockets go on hearing."""
+    monkeypatch.setattr(dispatch, "RENEW_SECONDS", 0.0)
+    socket, _ = await h.open_session_socket(members["caseworker"])
+    listening = dispatch.dispatcher(get_channel_layer())
+    joined = listening.renewed
+    for action in ("accept", "start"):
+        await h.run(services.referral_transition)(
+            actor=members["caseworker"], referral_id=referral.id, action=action
+        )
+        (event,) = await h.next_events(socket, 1)
+        assert event["status"] == {"accept": "accepted", "start": "in_progress"}[action]
+    assert await _members_of(stream_group(agencies["shelter"].id)) == {listening.channel}
+    assert listening.renewed > joined  # joined again since
+    await socket.disconnect()
