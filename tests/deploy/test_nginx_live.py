@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as websocket_connect
 
+from audit import sealer
 from tests import processes
 from tests.coordination import live_helpers as h
 from tests.deploy import live
@@ -35,6 +37,17 @@ def _daphne_command(port: int) -> list[str]:
     assert command[0] == "/opt/srn/venv/bin/daphne"
     command[0] = str(Path(sys.executable).parent / "daphne")
     return command
+
+
+@pytest.fixture(autouse=True)
+def _stack_sealed():
+    """The stack's Daphne seals each test's entries on its sealer thread, within the
+    second: wait for that before the test's database is flushed (a sealing overlapping
+    the flush's TRUNCATE deadlocks with it)."""
+    yield
+    deadline = time.monotonic() + 5
+    while sealer.pending_count() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
