@@ -21,6 +21,7 @@ from django.utils import timezone
 from audit import context, sealer
 from audit.chain import content_of
 from audit.models import AuditEntry, Outcome
+from srn import prepared
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def record(
                 "user_agent": request.user_agent,
             }
         )
-        entry = AuditEntry.objects.create(**content)
+        entry = prepared.insert(AuditEntry(**content))
         if sealer.in_outer_transaction():
             sealer.seal_after_commit()
         else:

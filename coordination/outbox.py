@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from dataclasses import dataclass
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
-from django.db.models import Prefetch
-from django.db.models.sql import InsertQuery
+from django.db.models import Prefetch, signals
 from django.utils import timezone
 
 from coordination import access
@@ -30,6 +30,7 @@ from coordination.models import (
     StreamCounter,
     StreamEntry,
 )
+from srn import prepared
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,8 @@ def emit(
     agency_id: int | None = None,
     status: str = "",
     decided: access.Decision | None = None,
-) -> Event:
+    carried: Carried | None = None,
+) -> Event | None:
     """Write the event and its stream entries; nudge the agencies' sockets after commit.
 
     ``decided`` is the acting member's decision on ``referral`` in this transaction, if
@@ -55,7 +57,11 @@ def emit(
     event row (numbered by the database) and the streams' entries (``_append``: where
     rows are locked, the agencies' counters in id order, in the event's own statement),
     so that concurrent appends serialise for the least time and can never deadlock each
-    other."""
+    other.
+
+    ``carried``: the change itself, written first and in the same statement where the
+    database allows it (see ``Carried``); if its guard matches no row, nothing is
+    written and the answer is None."""
     event = Event(
         kind=kind,
         referral=referral,
@@ -65,7 +71,9 @@ def emit(
         at=timezone.now(),
     )
     hearers = _hearers(event, decided)
-    grown = _append(event, hearers)
+    grown = _append(event, hearers, carried)
+    if grown is None:
+        return None
     if grown:
         transaction.on_commit(lambda: publish(grown))
     return event
@@ -129,9 +137,35 @@ def _told(agency_id: int, event: Event, decided: access.Decision | None) -> bool
     )
 
 
-def _append(event: Event, hearers: list[int]) -> dict[int, int]:
+@dataclass(frozen=True)
+class Carried:
+    """A change the event's own statement carries (``emit``): ``rows``, unsaved
+    instances inserted with the event, and an optional ``guard``, an UPDATE (SQL and
+    parameters, as the ORM compiles it) that must match a row for anything to be
+    written. On PostgreSQL they are data-modifying ``WITH`` clauses of the event's
+    statement (one round trip; the rows and the event selected from the guard's row, so
+    a guard that matches nothing writes nothing). Elsewhere they run first, apart. Each
+    row gets its primary key and the ``pre_save`` / ``post_save`` signals ``save()``
+    sends (django-auditlog logs it)."""
+
+    rows: tuple = ()
+    guard: tuple[str, list] | None = None
+
+    def run_apart(self) -> bool:
+        """Run the guard and insert the rows; False (nothing written) if it matched none."""
+        if self.guard is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(*self.guard)
+                if cursor.rowcount == 0:
+                    return False
+        for row in self.rows:
+            prepared.insert(row)
+        return True
+
+
+def _append(event: Event, hearers: list[int], carried: Carried | None = None) -> dict | None:
     """Write ``event`` and append it to each hearer's stream; ``{agency id: its new seq}``
-    in agency order.
+    in agency order (None: ``carried``'s guard matched no row, nothing written).
 
     Where rows can be locked (PostgreSQL) the agencies' counters are locked in agency
     order and bumped, and the entries written from them, in the event's own INSERT (one
@@ -142,12 +176,16 @@ def _append(event: Event, hearers: list[int]) -> dict[int, int]:
     next number after its stream's head (``stream_head``) straight from the index on
     ``(agency, seq)`` (stream entries are never deleted, so a number is never given
     twice), in one statement."""
-    if not hearers or not connection.features.has_select_for_update:
-        event.save(force_insert=True)
+    if not connection.features.has_select_for_update or (not hearers and carried is None):
+        if carried is not None and not carried.run_apart():
+            return None
+        prepared.insert(event)
         if not hearers:
             return {}
         return dict(sorted(_written(_NUMBERED_FROM_HEAD, event, hearers).items()))
-    grown = _inserted_and_written(event, hearers)
+    grown = _inserted_and_written(event, hearers, carried)
+    if grown is None:
+        return None
     missing = [a for a in hearers if a not in grown]
     if missing:
         StreamCounter.objects.bulk_create(
@@ -157,28 +195,46 @@ def _append(event: Event, hearers: list[int]) -> dict[int, int]:
     return dict(sorted(grown.items()))
 
 
-def _inserted_and_written(event: Event, hearers: list[int]) -> dict[int, int]:
-    """PostgreSQL: the event's INSERT (as the ORM compiles it) and the entries of the
-    hearers whose counters exist, as one statement; ``event`` gets its number."""
-    query = InsertQuery(Event)
-    query.insert_values([f for f in Event._meta.local_concrete_fields if f.name != "seq"], [event])
-    compiler = query.get_compiler(connection=connection)
-    compiler.returning_fields = [Event._meta.pk]
-    ((inserted, params),) = compiler.as_sql()
-    listed = ", ".join(["%s"] * len(hearers))
-    sql = (
-        f"WITH ev AS ({inserted}), "  # noqa: S608 (the ORM's INSERT, our tables, placeholders)
-        f"{_BUMPED.format(listed=listed)}, "
-        f"written AS (INSERT INTO {_ENTRY} (agency_id, seq, event_id) "
-        "SELECT bumped.agency_id, bumped.seq, ev.seq FROM bumped, ev RETURNING agency_id, seq) "
-        "SELECT ev.seq, written.agency_id, written.seq FROM ev LEFT JOIN written ON true"
-    )
+def _inserted_and_written(
+    event: Event, hearers: list[int], carried: Carried | None
+) -> dict[int, int] | None:
+    """PostgreSQL: ``carried``'s writes, the event's INSERT (as the ORM compiles it) and
+    the entries of the hearers whose counters exist, as one statement; ``event`` (and
+    each carried row) gets its number. None if a guard matched no row."""
+    rows = list(carried.rows) if carried is not None else []
+    for row in rows:
+        prepared.save_signal(signals.pre_save, row, connection.alias)
+    clauses, params, source = [], [], ""
+    if carried is not None and carried.guard is not None:
+        source = "guard"
+        clauses.append(f"guard AS ({carried.guard[0]} RETURNING 1)")
+        params += carried.guard[1]
+    for n, instance in enumerate([*rows, event]):
+        sql, values = prepared.insert_of(instance, connection, source=source)
+        clauses.append(f"row{n} AS ({sql})")
+        params += values
+    ev = f"row{len(rows)}"
+    if hearers:
+        listed = ", ".join(["%s"] * len(hearers))
+        guarded = f" AND EXISTS (SELECT 1 FROM {source})" if source else ""  # noqa: S608
+        clauses.append(_BUMPED.format(listed=listed, guarded=guarded))
+        clauses.append(_WRITTEN.format(event=ev))
+        params += hearers
+    else:
+        clauses.append("written AS (SELECT NULL AS agency_id, NULL AS seq WHERE false)")
+    numbers = ", ".join(f"(SELECT * FROM row{n})" for n in range(len(rows) + 1))  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *hearers])
-        rows = cursor.fetchall()
-    event.pk = rows[0][0]
-    event._state.adding, event._state.db = False, connection.alias
-    return {agency: seq for _, agency, seq in rows if agency is not None}
+        cursor.execute(
+            f"WITH {', '.join(clauses)} SELECT {numbers}, written.agency_id, written.seq "  # noqa: S608
+            f"FROM {ev} LEFT JOIN written ON true",
+            params,
+        )
+        found = cursor.fetchall()
+    if not found:
+        return None
+    for instance, pk in zip([*rows, event], found[0], strict=False):
+        prepared.inserted(instance, pk, connection.alias)
+    return {agency: seq for *_, agency, seq in found if agency is not None}
 
 
 _COUNTER = StreamCounter._meta.db_table
@@ -198,12 +254,18 @@ _NUMBERED_FROM_HEAD = (
 # The agencies' counters, locked in agency order and bumped.
 _BUMPED = (
     f"bumped AS (UPDATE {_COUNTER} SET seq = seq + 1 WHERE agency_id IN ("  # noqa: S608
-    f"SELECT agency_id FROM {_COUNTER} WHERE agency_id IN ({{listed}}) "
+    f"SELECT agency_id FROM {_COUNTER} WHERE agency_id IN ({{listed}}){{guarded}} "
     "ORDER BY agency_id FOR UPDATE) RETURNING agency_id, seq)"
 )
 _NUMBERED_FROM_COUNTER = (
     f"WITH {_BUMPED} INSERT INTO {_ENTRY} (agency_id, seq, event_id) "  # noqa: S608
     "SELECT agency_id, seq, %(event)s FROM bumped RETURNING agency_id, seq"
+)
+# The bumped counters' entries, of the event the clause ``{event}`` inserted.
+_WRITTEN = (
+    f"written AS (INSERT INTO {_ENTRY} (agency_id, seq, event_id) "  # noqa: S608
+    "SELECT bumped.agency_id, bumped.seq, {event}.seq FROM bumped, {event} "
+    "RETURNING agency_id, seq)"
 )
 
 
@@ -212,7 +274,7 @@ def _written(sql: str, event: Event, agencies: list[int]) -> dict[int, int]:
     with connection.cursor() as cursor:
         named = {f"agency{n}": agency for n, agency in enumerate(agencies)}
         listed = ", ".join(f"%({name})s" for name in named)
-        cursor.execute(sql.format(listed=listed), {"event": event.pk, **named})
+        cursor.execute(sql.format(listed=listed, guarded=""), {"event": event.pk, **named})
         return dict(cursor.fetchall())
 
 

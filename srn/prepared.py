@@ -33,9 +33,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
-from django.db.models import QuerySet
+from django.db import connections, router
+from django.db.models import QuerySet, signals
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
+from django.db.models.sql import InsertQuery
 
 # The forms a parameter of each kind may take in a query's parameters (as it is, or
 # adapted for the database, as SQLite spells UUIDs and times).
@@ -252,3 +253,87 @@ def prefetched(instance, name: str, objects: list) -> None:
     if not hasattr(instance, "_prefetched_objects_cache"):
         instance._prefetched_objects_cache = {}
     instance._prefetched_objects_cache[field.remote_field.cache_name] = cached
+
+
+# INSERTs compiled once per model, database and source (``insert_of``).
+_INSERTS: dict[tuple, tuple[str, list, object]] = {}
+
+
+def insert_of(instance, connection, *, source: str = "") -> tuple[str, list]:
+    """``instance``'s INSERT (every concrete field but an auto-incremented key, returning
+    the primary key), as the ORM compiles it — compiled once per model, database and
+    ``source``, its parameters computed each time as the compiler computes them (each
+    field's ``pre_save`` and database value). With ``source``, the name of a ``WITH``
+    clause, the row is selected from that clause's: written only where it has one.
+
+    A field with a placeholder of its own, or a value that is an expression, is
+    compiled each time, as ``save()`` would."""
+    model = type(instance)
+    key = (model, connection.alias, source)
+    plan = _INSERTS.get(key)
+    if plan is None:
+        fields = [f for f in model._meta.local_concrete_fields if f is not model._meta.auto_field]
+        sql, _, compiler = _compiled_insert(instance, fields, connection, source)
+        if any(hasattr(field, "get_placeholder") for field in fields):
+            compiler = None
+        plan = _INSERTS[key] = (sql, fields, compiler)
+    sql, fields, compiler = plan
+    if compiler is not None:
+        values = [compiler.prepare_value(f, compiler.pre_save_val(f, instance)) for f in fields]
+        if not any(hasattr(value, "as_sql") for value in values):
+            return sql, values
+    sql, params, _ = _compiled_insert(instance, fields, connection, source)
+    return sql, params
+
+
+def _compiled_insert(instance, fields: list, connection, source: str) -> tuple[str, list, object]:
+    query = InsertQuery(type(instance))
+    query.insert_values(fields, [instance])
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [type(instance)._meta.pk]
+    ((sql, params),) = compiler.as_sql()
+    if source:
+        head, values = sql.split(" VALUES (", 1)
+        values, returning = values.rsplit(") RETURNING ", 1)
+        sql = f"{head} SELECT {values} FROM {source} RETURNING {returning}"  # noqa: S608
+    return sql, list(params), compiler
+
+
+def insert(instance, *, using: str | None = None):
+    """Write ``instance`` (a new row, of a model without parents; ``insert_of``'s INSERT)
+    and give it its primary key, as ``save(force_insert=True)`` does, its ``pre_save``
+    and ``post_save`` signals sent where anything listens to them."""
+    model = type(instance)
+    alias = using or router.db_for_write(model, instance=instance)
+    connection = connections[alias]
+    if model._meta.parents:
+        raise TypeError("insert: a model with parents is saved by save()")
+    save_signal(signals.pre_save, instance, alias)
+    sql, params = insert_of(instance, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        (pk,) = cursor.fetchone()
+    inserted(instance, pk, alias)
+    return instance
+
+
+def inserted(instance, pk, alias: str) -> None:
+    """``instance`` was just inserted with ``pk``: as ``save()`` leaves it, its
+    ``post_save`` sent."""
+    instance.pk = pk
+    instance._state.adding, instance._state.db = False, alias
+    save_signal(signals.post_save, instance, alias, created=True)
+
+
+def save_signal(signal, instance, alias: str, **more) -> None:
+    """Send ``signal`` (``pre_save``, ``post_save``) for a new ``instance`` as
+    ``save()`` sends it, where anything listens."""
+    if signal.has_listeners(type(instance)):
+        signal.send(
+            sender=type(instance),
+            instance=instance,
+            raw=False,
+            using=alias,
+            update_fields=None,
+            **more,
+        )

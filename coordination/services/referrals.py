@@ -165,11 +165,13 @@ def note_add(*, actor: Membership, referral_id, text: str):
     referral, decision = selectors.referral_visible(actor, referral_id)
     if actor.role not in (Role.CASEWORKER, Role.LIAISON):
         raise Forbidden("Only caseworkers and liaisons add case notes.")
-    note = CaseNote.objects.create(
-        referral=referral, author=actor.user, author_agency=actor.agency, text=text
+    note = CaseNote(referral=referral, author=actor.user, author_agency=actor.agency, text=text)
+    outbox.emit(
+        kind=Event.NOTE_ADDED,
+        referral=referral,
+        agency_id=actor.agency_id,
+        decided=decision,
+        carried=outbox.Carried(rows=(note,)),  # the note in the event's statement
     )
     record_by(actor, Action.CREATE, "case_note", note.pk, survivor_ref=referral.survivor.ref)
-    outbox.emit(
-        kind=Event.NOTE_ADDED, referral=referral, agency_id=actor.agency_id, decided=decision
-    )
     return note

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from consent.models import Survivor
@@ -25,51 +27,62 @@ def status_move(
     referral, which the outbox may reuse for their agency (``outbox.emit``).
 
     The row changes only if it still holds the status and version the caller read (one
-    conditional UPDATE, which waits for and re-checks a concurrent writer's row lock);
-    if it no longer does, it is locked (``select_for_update``) and read again first.
+    conditional UPDATE, which waits for and re-checks a concurrent writer's row lock;
+    on PostgreSQL a clause of the event's own statement, with the history row); if it
+    no longer does, nothing is written, and it is locked (``select_for_update``) and
+    read again first.
     """
     now = timezone.now()
     target = states.next_status(action, recipient.status)
-    if not _moved(recipient, target, now):
+    moved = _moved(recipient, target, action, now, user=user, reason=reason, decided=decided)
+    if moved is None:
         # Moved by another transaction since the caller read it: lock, read, check again.
         current = RecipientStatus.objects.select_for_update().get(pk=recipient.pk)
         recipient.status, recipient.version = current.status, current.version
         recipient.accepted_at = current.accepted_at
         target = states.next_status(action, recipient.status)
-        _moved(recipient, target, now)  # locked now: it holds what was just read
-    StatusChange.objects.create(
+        moved = _moved(recipient, target, action, now, user=user, reason=reason, decided=decided)
+        if moved is None:  # locked now, it holds what was just read
+            raise RuntimeError("a locked recipient status did not hold what was read")
+    recipient.status, recipient.version = target, recipient.version + 1
+    recipient.updated_at = now
+    if target == states.ACCEPTED and recipient.accepted_at is None:
+        recipient.accepted_at = now
+    return recipient
+
+
+def _moved(recipient: RecipientStatus, target: str, action: str, now, **by) -> Event | None:
+    """Move the row to ``target`` at ``now`` if it still holds what ``recipient`` read, with
+    its history row and its event (``outbox.Carried``: one statement where the database
+    allows); None, and nothing written, if it no longer holds it."""
+    first_acceptance = {}
+    if target == states.ACCEPTED:
+        first_acceptance["accepted_at"] = Coalesce(F("accepted_at"), Value(now))
+    update = RecipientStatus.objects.filter(
+        pk=recipient.pk, status=recipient.status, version=recipient.version
+    ).query.chain(UpdateQuery)
+    update.add_update_values(
+        {"status": target, "version": F("version") + 1, "updated_at": now, **first_acceptance}
+    )
+    compiler = update.get_compiler(connection=connection)
+    compiler.pre_sql_setup()
+    change = StatusChange(
         at=now,
         recipient_status=recipient,
         from_status=recipient.status,
         to_status=target,
         action=action,
-        actor=user,
-        reason=reason,
+        actor=by["user"],
+        reason=by["reason"],
     )
-    recipient.status, recipient.version = target, recipient.version + 1
-    outbox.emit(
+    return outbox.emit(
         kind=Event.kind_for_status(target),
         referral=recipient.referral,
         agency_id=recipient.agency_id,
         status=target,
-        decided=decided,
+        decided=by["decided"],
+        carried=outbox.Carried(rows=(change,), guard=compiler.as_sql()),
     )
-    return recipient
-
-
-def _moved(recipient: RecipientStatus, target: str, now) -> bool:
-    """Move the row to ``target`` at ``now`` if it still holds what ``recipient`` read."""
-    first_acceptance = {}
-    if target == states.ACCEPTED:
-        first_acceptance["accepted_at"] = Coalesce(F("accepted_at"), Value(now))
-    moved = RecipientStatus.objects.filter(
-        pk=recipient.pk, status=recipient.status, version=recipient.version
-    ).update(status=target, version=F("version") + 1, updated_at=now, **first_acceptance)
-    if moved:
-        recipient.updated_at = now
-        if first_acceptance and recipient.accepted_at is None:
-            recipient.accepted_at = now
-    return bool(moved)
 
 
 def _follow_consent(survivor: Survivor, action: str, *, when_visible: bool):

@@ -4,12 +4,20 @@ and asks the transition table about the status the row holds now — never the s
 """
 
 import pytest
-from django.db import transaction
+from auditlog.models import LogEntry
+from django.db import connection, transaction
+from django.db.models.sql import UpdateQuery
 
-from coordination import states
-from coordination.models import Event, RecipientStatus, StatusChange
+from coordination import outbox, states
+from coordination.models import (
+    Event,
+    RecipientStatus,
+    StatusChange,
+    StreamCounter,
+    StreamEntry,
+)
 from coordination.services.statuses import status_move
-from tests.factories import ReferralFactory
+from tests.factories import ConsentFactory, ReferralFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +81,83 @@ def test_a_row_changed_since_it_was_read_is_judged_by_its_status_now(
         change = StatusChange.objects.get(recipient_status=recipient)
         assert (change.from_status, change.to_status) == (current, target)
         assert Event.objects.count() == events + 1
+        _streams_gap_free()
     else:
         assert (stored.status, stored.version) == (current, 5)
         assert not StatusChange.objects.filter(recipient_status=recipient).exists()
         assert Event.objects.count() == events
+        _streams_gap_free()
+
+
+def _streams_gap_free() -> None:
+    """Every agency's stream numbers its entries 1, 2, … with no gap, and where a
+    counter is kept it stands at the stream's head."""
+    heads = {}
+    for agency_id, seq in StreamEntry.objects.order_by("agency_id", "seq").values_list(
+        "agency_id", "seq"
+    ):
+        assert seq == heads.get(agency_id, 0) + 1
+        heads[agency_id] = seq
+    for counter in StreamCounter.objects.all():
+        assert counter.seq == heads.get(counter.agency_id, 0)
+
+
+@pytest.mark.parametrize("action", sorted(states.TRANSITIONS))
+def test_a_move_writes_its_history_row_its_field_diff_and_its_event_once(agencies, action):
+    source = sorted(states.TRANSITIONS[action].sources)[0]
+    recipient = _recipient(agencies, source)
+    with transaction.atomic():
+        status_move(recipient, action, reason="Because.")
+    (change,) = StatusChange.objects.filter(recipient_status=recipient)
+    diffs = LogEntry.objects.get_for_model(StatusChange).filter(object_pk=str(change.pk))
+    assert [entry.action for entry in diffs] == [LogEntry.Action.CREATE]
+    assert "reason" not in diffs[0].changes_dict  # PII is never tracked
+    assert Event.objects.filter(referral=recipient.referral, status=change.to_status).count() == 1
+    _streams_gap_free()
+
+
+@pytest.mark.parametrize("status", ["requested", "accepted"])
+def test_a_carried_change_whose_guard_matches_no_row_writes_nothing(agencies, status):
+    """``outbox.emit`` with a change whose conditional UPDATE finds the row moved: no
+    history row, no field diff, no event, no stream entry, no counter moved."""
+    recipient = _recipient(agencies, status)
+    # Consented: an agency hears of the change (its counter would move).
+    ConsentFactory(survivor=recipient.referral.survivor, recipients=[agencies["shelter"]])
+    with transaction.atomic():
+        status_move(recipient, "start" if status == "accepted" else "receive")
+    recipient = RecipientStatus.objects.select_related("referral__survivor").get(pk=recipient.pk)
+    status = recipient.status
+    assert StreamEntry.objects.filter(event__referral=recipient.referral).exists()
+    before = (
+        StatusChange.objects.count(),
+        LogEntry.objects.count(),
+        Event.objects.count(),
+        list(StreamEntry.objects.values_list("agency_id", "seq")),
+        list(StreamCounter.objects.values_list("agency_id", "seq")),
+    )
+    stale = RecipientStatus.objects.filter(pk=recipient.pk, version=recipient.version + 7)
+    guard = stale.query.chain(UpdateQuery)
+    guard.add_update_values({"status": "cancelled"})
+    change = StatusChange(
+        recipient_status=recipient, from_status=status, to_status="cancelled", action="cancel"
+    )
+    with transaction.atomic():
+        written = outbox.emit(
+            kind="referral.cancelled",
+            referral=recipient.referral,
+            agency_id=recipient.agency_id,
+            status="cancelled",
+            carried=outbox.Carried(
+                rows=(change,), guard=guard.get_compiler(connection=connection).as_sql()
+            ),
+        )
+    assert written is None
+    assert change.pk is None
+    assert RecipientStatus.objects.get(pk=recipient.pk).status == status
+    assert before == (
+        StatusChange.objects.count(),
+        LogEntry.objects.count(),
+        Event.objects.count(),
+        list(StreamEntry.objects.values_list("agency_id", "seq")),
+        list(StreamCounter.objects.values_list("agency_id", "seq")),
+    )
