@@ -163,7 +163,9 @@ if PRODUCTION:
     _redis_url = env_str("REDIS_URL")
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis, its pool waiting for a free connection rather than
+            # failing a burst of group joins and leaves (srn/channel_layer.py).
+            "BACKEND": "srn.channel_layer.RedisChannelLayer",
             "CONFIG": {
                 # redis-py 8 reads with a 5 s socket timeout by default, the same as the
                 # layer's blocking pop: idle sockets would crash every few seconds
