@@ -118,7 +118,10 @@ def sessions_for(user, count: int) -> list[str]:
     return keys
 
 
-async def open_sockets(urls_headers, hello: dict | None, limit: int = 50) -> list:
+async def open_sockets(urls_headers, hello: dict | None, limit: int = 20) -> list:
+    # At most ``limit`` handshakes in flight per client process: the service's pass
+    # one at a time through its sync thread (membership, audit entry), and Daphne
+    # refuses one not accepted within 5 s (403): at load ~5, 100 in flight did.
     from websockets.asyncio.client import connect
 
     gate = asyncio.Semaphore(limit)
