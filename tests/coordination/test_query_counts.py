@@ -37,11 +37,12 @@ EVENT = 1 if connection.features.has_select_for_update else 2
 FIRST_READ = DETAIL + 3 + EVENT  # the move (update, history, its field diff), its event
 NOTE = DETAIL + 2 + EVENT  # the request's (its audit entry included), the note, its diff
 TRANSITION = DETAIL + 3 + EVENT  # the request's, the move, its event
-# BEGIN, head (with the newest checkpoint), waiting entries, field diffs, entries, ledger,
-# head, COMMIT, and the access-alert rules (audit.alert_watch): mark, tallies, survivor
-# sets, agencies' hours (and writes only where a tally moved: not here, the same survivor
-# read again).
-SEALING = 8 + 4
+# Read without the write lock: the waiting entries with the head as it stands (one
+# statement), their field diffs; then the write transaction: BEGIN, the head locked
+# (with the newest checkpoint), entries, ledger, head, COMMIT, and the access-alert rules
+# (audit.alert_watch): mark, tallies, survivor sets, agencies' hours (and writes only
+# where a tally moved: not here, the same survivor read again).
+SEALING = 2 + 6 + 4
 
 
 def _statements(context) -> int:
