@@ -11,7 +11,7 @@ writes the seals and the ledger lines, moves the head, signs a checkpoint when o
 due, and lets the access-alert rules count the entries it sealed (``IN_SEALING``). If
 the head moved (another process sealed in between) it reads again; after ``MISSES``
 such misses it seals under the lock throughout. On SQLite the write transaction is
-taken in this process's write turn (``srn.sqlite``): a request's BEGIN in the same
+taken in this process's write turn (``_write_turn``): a request's BEGIN in the same
 process waits for its COMMIT on a Python lock, not in SQLite's sleeping busy handler.
 
 It runs as the last statement of ``record()``'s own transaction when that is the
@@ -32,6 +32,7 @@ else).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -45,7 +46,6 @@ from audit import checkpoints, field_digest, ledger
 from audit.chain import GENESIS_HASH, content_of, entry_hash
 from audit.models import AuditEntry, ChainHead, Checkpoint, Disclosure
 from srn.prepared import prepared
-from srn.sqlite import write_turn
 
 BATCH = 1000
 # Sealings that found the head moved between their read and their write (another
@@ -197,6 +197,14 @@ def _write(head: ChainHead, pending: list[AuditEntry], lines: list[dict]) -> Non
     _follow(pending)
 
 
+def _write_turn() -> contextlib.AbstractContextManager:
+    """The process's write turn of the database, where its backend has one (SQLite's,
+    ``srn.backends.sqlite3``): a BEGIN of another thread waits for it, not in SQLite's
+    sleeping busy handler. Nothing elsewhere (PostgreSQL)."""
+    turn = getattr(connection, "write_turn", None)
+    return turn() if turn is not None else contextlib.nullcontext()
+
+
 def _seal_batch() -> list[AuditEntry]:
     """Seal the waiting entries (up to ``BATCH``); the entries sealed.
 
@@ -210,7 +218,7 @@ def _seal_batch() -> list[AuditEntry]:
         # No head row: a flushed test database (``_locked_head`` makes it).
         seq, previous = pending[0].head_seq or 0, pending[0].head_hash or GENESIS_HASH
         lines = _linked(pending, seq, previous)
-        with write_turn(connection), transaction.atomic():
+        with _write_turn(), transaction.atomic():
             head = _locked_head()
             if (head.seq, head.hash) == (seq, previous):
                 _write(head, pending, lines)
@@ -219,7 +227,7 @@ def _seal_batch() -> list[AuditEntry]:
 
 
 def _seal_locked() -> list[AuditEntry]:
-    with write_turn(connection), transaction.atomic():
+    with _write_turn(), transaction.atomic():
         head = _locked_head()
         pending = _waiting()
         if pending:

@@ -5,15 +5,15 @@ SQLite has one writer at a time. A ``BEGIN IMMEDIATE`` that finds the write lock
 waits in SQLite's busy handler, which sleeps 1, 2, 5, 10 … ms between tries: a request
 whose BEGIN meets a 1.5 ms write of another thread pays 3 ms. Within one process the
 audit sealer's write transaction (``audit.sealer``) is therefore taken as a *write
-turn* (``write_turn``), a Python lock per database file, and every BEGIN of the
-process's connections to that file waits for the turn before asking SQLite: it wakes
-when the sealer's COMMIT releases it, with no sleep. Between processes nothing
+turn* (``connection.write_turn()``, ``srn.backends.sqlite3``), a Python lock per
+database file, and every BEGIN of the process's connections to that file waits for the
+turn before asking SQLite: it wakes when the sealer's COMMIT releases it, with no
+sleep. Between processes nothing
 changes (the busy handler as before).
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from pathlib import Path
 
@@ -42,13 +42,3 @@ def turn_of(name) -> threading.RLock:
     key = str(name)
     with _turns_lock:
         return _turns.setdefault(key, threading.RLock())
-
-
-def write_turn(connection) -> contextlib.AbstractContextManager:
-    """Hold this process's write turn of ``connection``'s SQLite file for a write
-    transaction about to begin (nothing on PostgreSQL, or inside a transaction, which
-    already holds the write lock: waiting for the turn there could wait for a thread
-    that waits for that lock)."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
-        return contextlib.nullcontext()
-    return turn_of(connection.settings_dict["NAME"])

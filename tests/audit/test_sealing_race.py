@@ -3,7 +3,7 @@ transaction only if the head has not moved (``audit.sealer._seal_batch``): a sea
 that runs between another's read and its write leaves one intact chain, every entry
 sealed once (its ledger lines written once); after ``MISSES`` moves the sealing seals
 under the lock throughout. On SQLite the write transaction is the process's write turn
-(``srn.sqlite``): another thread's BEGIN waits for it on a Python lock."""
+(``srn.backends.sqlite3``): another thread's BEGIN waits for it on a Python lock."""
 
 import threading
 import time
@@ -15,7 +15,6 @@ from audit import sealer
 from audit.models import AuditEntry, ChainHead, Disclosure
 from audit.recorder import Actor, record
 from audit.verify import verify_chain
-from srn.sqlite import write_turn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -134,7 +133,7 @@ def test_another_threads_begin_waits_for_the_sealings_write_turn(deferred):
     held, release, done = threading.Event(), threading.Event(), []
 
     def sealing():
-        with write_turn(connection), transaction.atomic():
+        with sealer._write_turn(), transaction.atomic():
             ChainHead.objects.select_for_update().filter(pk=1).exists()
             held.set()
             release.wait(timeout=10)
