@@ -10,9 +10,9 @@ its own, it locks the head and, if the head has not moved (seq and hash as read)
 writes the seals and the ledger lines, moves the head, signs a checkpoint when one is
 due, and lets the access-alert rules count the entries it sealed (``IN_SEALING``). If
 the head moved (another process sealed in between) it reads again; after ``MISSES``
-such misses it seals under the lock throughout. On SQLite the write transaction is
-taken in this process's write turn (``_write_turn``): a request's BEGIN in the same
-process waits for its COMMIT on a Python lock, not in SQLite's sleeping busy handler.
+such misses it seals under the lock throughout. (On SQLite a request's BEGIN in the
+same process waits for the write transaction's COMMIT on a Python lock, not in SQLite's
+sleeping busy handler: ``srn.sqlite``.)
 
 It runs as the last statement of ``record()``'s own transaction when that is the
 outermost one (nothing else is left to do in it: a management command, a script);
@@ -32,7 +32,6 @@ else).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -197,14 +196,6 @@ def _write(head: ChainHead, pending: list[AuditEntry], lines: list[dict]) -> Non
     _follow(pending)
 
 
-def _write_turn() -> contextlib.AbstractContextManager:
-    """The process's write turn of the database, where its backend has one (SQLite's,
-    ``srn.backends.sqlite3``): a BEGIN of another thread waits for it, not in SQLite's
-    sleeping busy handler. Nothing elsewhere (PostgreSQL)."""
-    turn = getattr(connection, "write_turn", None)
-    return turn() if turn is not None else contextlib.nullcontext()
-
-
 def _seal_batch() -> list[AuditEntry]:
     """Seal the waiting entries (up to ``BATCH``); the entries sealed.
 
@@ -218,7 +209,7 @@ def _seal_batch() -> list[AuditEntry]:
         # No head row: a flushed test database (``_locked_head`` makes it).
         seq, previous = pending[0].head_seq or 0, pending[0].head_hash or GENESIS_HASH
         lines = _linked(pending, seq, previous)
-        with _write_turn(), transaction.atomic():
+        with transaction.atomic():
             head = _locked_head()
             if (head.seq, head.hash) == (seq, previous):
                 _write(head, pending, lines)
@@ -227,7 +218,7 @@ def _seal_batch() -> list[AuditEntry]:
 
 
 def _seal_locked() -> list[AuditEntry]:
-    with _write_turn(), transaction.atomic():
+    with transaction.atomic():
         head = _locked_head()
         pending = _waiting()
         if pending:

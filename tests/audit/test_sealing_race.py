@@ -2,8 +2,8 @@
 transaction only if the head has not moved (``audit.sealer._seal_batch``): a sealing
 that runs between another's read and its write leaves one intact chain, every entry
 sealed once (its ledger lines written once); after ``MISSES`` moves the sealing seals
-under the lock throughout. On SQLite the write transaction is the process's write turn
-(``srn.backends.sqlite3``): another thread's BEGIN waits for it on a Python lock."""
+under the lock throughout. On SQLite every transaction is the process's write turn
+(``srn.sqlite``): another thread's BEGIN waits for it on a Python lock."""
 
 import threading
 import time
@@ -126,14 +126,15 @@ def test_a_sealing_with_nothing_waiting_takes_no_write_transaction(deferred):
     assert began == []
 
 
-def test_another_threads_begin_waits_for_the_sealings_write_turn(deferred):
+def test_another_threads_begin_waits_for_the_write_turn(deferred):
     """While a sealing holds its write transaction, another thread's BEGIN waits: on
-    SQLite for the turn, before it asks SQLite (no busy-handler sleeps); on PostgreSQL
-    there is no turn (the row lock on the head orders sealings) and it goes on."""
+    SQLite for the turn, before it asks SQLite (no busy-handler sleeps), and starts when
+    the sealing commits; on PostgreSQL there is no turn (the row lock on the head orders
+    sealings) and it goes on."""
     held, release, done = threading.Event(), threading.Event(), []
 
     def sealing():
-        with sealer._write_turn(), transaction.atomic():
+        with transaction.atomic():
             ChainHead.objects.select_for_update().filter(pk=1).exists()
             held.set()
             release.wait(timeout=10)
@@ -165,3 +166,45 @@ def test_another_threads_begin_waits_for_the_sealings_write_turn(deferred):
     other.join(timeout=10)
     assert sent
     assert (sent[0] >= done[0]) == waiting_on_turn
+
+
+class Failed(Exception):
+    pass
+
+
+def _failing_begin(execute, sql, params, many, context):
+    if sql.upper().startswith("BEGIN"):
+        raise Failed
+    return execute(sql, params, many, context)
+
+
+def _begin_and_time() -> float:
+    started = time.monotonic()
+    with transaction.atomic():
+        AuditEntry.objects.exists()
+    return time.monotonic() - started
+
+
+def _rolled_back() -> None:
+    with transaction.atomic():
+        AuditEntry.objects.exists()
+        raise Failed
+
+
+# (PostgreSQL sends no BEGIN of its own: the driver begins with the first statement.)
+ENDINGS = ["commit", "rollback"] + (["failed begin"] if connection.vendor == "sqlite" else [])
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+def test_the_write_turn_is_given_back_however_a_transaction_ends(deferred, ending):
+    if ending == "failed begin":
+        with connection.execute_wrapper(_failing_begin), pytest.raises(Failed):
+            _begin_and_time()
+    elif ending == "rollback":
+        with pytest.raises(Failed):
+            _rolled_back()
+    else:
+        _begin_and_time()
+    began = []
+    _in_another_thread(lambda: began.append(_begin_and_time()))
+    assert began[0] < 1.0  # not held: the other thread began at once

@@ -1,25 +1,52 @@
-"""Django's SQLite backend, with each BEGIN taken in this process's write turn of its
-database file (``srn.sqlite``): a BEGIN that meets the audit sealer's write
-transaction in the same process waits on a Python lock, woken at its COMMIT, instead of
-in SQLite's sleeping busy handler."""
+"""Django's SQLite backend, with every transaction taken in this process's write turn
+of its database file (``srn.sqlite``): a BEGIN that meets another transaction of the
+same process (the audit sealer's, a request's) waits on a Python lock, woken at that
+transaction's COMMIT or ROLLBACK, instead of in SQLite's sleeping busy handler. A
+transaction of another process is waited for by the busy handler as before."""
 
 import contextlib
 
 from django.db.backends.sqlite3 import base
+from django.db.utils import OperationalError
 
 from srn.sqlite import turn_of
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    def _start_transaction_under_autocommit(self):
-        with turn_of(self.settings_dict["NAME"]):
-            super()._start_transaction_under_autocommit()
+    _turn = None  # the write turn this connection's open transaction holds
 
-    def write_turn(self) -> contextlib.AbstractContextManager:
-        """Hold this process's write turn of the database file for a write transaction
-        about to begin (``audit.sealer``'s). Nothing inside a transaction, which already
-        holds SQLite's write lock: waiting for the turn there could wait for a thread
-        that waits for that lock."""
-        if self.in_atomic_block:
-            return contextlib.nullcontext()
-        return turn_of(self.settings_dict["NAME"])
+    def _start_transaction_under_autocommit(self):
+        turn = turn_of(self.settings_dict["NAME"])
+        # As long as SQLite's busy handler would have waited for the write lock.
+        if not turn.acquire(timeout=self.settings_dict["OPTIONS"].get("timeout", 5)):
+            raise OperationalError("database is locked")
+        try:
+            super()._start_transaction_under_autocommit()
+        except BaseException:
+            turn.release()
+            raise
+        self._turn = turn
+
+    def _end_turn(self) -> None:
+        turn, self._turn = self._turn, None
+        if turn is not None:
+            with contextlib.suppress(RuntimeError):  # released already (after a fork)
+                turn.release()
+
+    def _commit(self):
+        try:
+            return super()._commit()
+        finally:
+            self._end_turn()
+
+    def _rollback(self):
+        try:
+            return super()._rollback()
+        finally:
+            self._end_turn()
+
+    def _close(self):
+        try:
+            return super()._close()
+        finally:
+            self._end_turn()
