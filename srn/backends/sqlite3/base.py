@@ -5,11 +5,25 @@ transaction's COMMIT or ROLLBACK, instead of in SQLite's sleeping busy handler. 
 transaction of another process is waited for by the busy handler as before."""
 
 import contextlib
+import functools
 
 from django.db.backends.sqlite3 import base
 from django.db.utils import OperationalError
 
 from srn.sqlite import turn_of
+
+
+def _ending(method):
+    """``method`` (which ends a transaction, or the connection), then the turn given back."""
+
+    @functools.wraps(method)
+    def end(self):
+        try:
+            return method(self)
+        finally:
+            self._end_turn()
+
+    return end
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -33,20 +47,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             with contextlib.suppress(RuntimeError):  # released already (after a fork)
                 turn.release()
 
-    def _commit(self):
-        try:
-            return super()._commit()
-        finally:
-            self._end_turn()
-
-    def _rollback(self):
-        try:
-            return super()._rollback()
-        finally:
-            self._end_turn()
-
-    def _close(self):
-        try:
-            return super()._close()
-        finally:
-            self._end_turn()
+    # Each way a transaction ends gives the turn back, however it went.
+    _commit = _ending(base.DatabaseWrapper._commit)
+    _rollback = _ending(base.DatabaseWrapper._rollback)
+    _close = _ending(base.DatabaseWrapper._close)
