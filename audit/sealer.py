@@ -2,11 +2,15 @@
 
 ``record()`` writes an entry *unsealed* (no ``seq``, no hashes) in the transaction
 of the access it records, so the two commit together (fail closed) and no chain lock
-is held while the request does its other work. Sealing takes the chain-head lock in a
-short transaction of its own: it numbers every waiting entry in id order, hashes each
-onto its predecessor, writes the disclosure-ledger lines and the django-auditlog
-digest (``field_changes``), moves the head, signs a checkpoint when one is due, and
-lets the access-alert rules count the entries it sealed (``IN_SEALING``).
+is held while the request does its other work. A sealing reads without any lock the
+waiting entries in id order with the head as it stands (one statement), their
+django-auditlog digests (``field_changes``), numbers and hashes each onto its
+predecessor and derives the disclosure-ledger lines; then, in a short transaction of
+its own, it locks the head and, if the head has not moved (seq and hash as read),
+writes the seals and the ledger lines, moves the head, signs a checkpoint when one is
+due, and lets the access-alert rules count the entries it sealed (``IN_SEALING``). If
+the head moved (another process sealed in between) it reads again; after ``MISSES``
+such misses it seals under the lock throughout.
 
 It runs as the last statement of ``record()``'s own transaction when that is the
 outermost one (nothing else is left to do in it: a management command, a script);
@@ -41,6 +45,9 @@ from audit.models import AuditEntry, ChainHead, Checkpoint, Disclosure
 from srn.prepared import prepared
 
 BATCH = 1000
+# Sealings that found the head moved between their read and their write (another
+# process sealed meanwhile) before one seals under the head's lock throughout.
+MISSES = 2
 # This process's sealer thread seals at most once per WINDOW seconds, and within
 # LATEST seconds of the oldest commit waiting; idle LINGER seconds, the thread ends.
 WINDOW = 0.25
@@ -84,6 +91,21 @@ def _head(*, pk):
 @prepared
 def _waiting():
     return AuditEntry.objects.filter(hash__isnull=True).order_by("id")[:BATCH]
+
+
+@prepared
+def _waiting_and_head():
+    """The waiting entries, each with the head as committed (unlocked) when they were
+    read: one statement, one snapshot of both."""
+    head = ChainHead.objects.filter(pk=1)
+    return (
+        AuditEntry.objects.filter(hash__isnull=True)
+        .annotate(
+            head_seq=Subquery(head.values("seq")[:1]),
+            head_hash=Subquery(head.values("hash")[:1]),
+        )
+        .order_by("id")[:BATCH]
+    )
 
 
 def _locked_head() -> ChainHead:
@@ -148,26 +170,57 @@ def _move_head(head: ChainHead) -> None:
         )
 
 
+def _linked(pending: list[AuditEntry], seq: int, previous: str) -> list[dict]:
+    """Number and hash ``pending`` onto the head (``seq``, ``previous``), give each its
+    field digest; the ledger lines they make."""
+    markers = field_digest.markers_for(entry.request_id for entry in pending)
+    for entry in pending:
+        seq += 1
+        entry.seq, entry.prev_hash = seq, previous
+        entry.field_changes = markers.get(entry.request_id, "")
+        entry.hash = previous = entry_hash(previous, content_of(entry))
+    return [line for entry in pending for line in ledger.disclosures_of(entry)]
+
+
+def _write(head: ChainHead, pending: list[AuditEntry], lines: list[dict]) -> None:
+    """Store what ``_linked`` computed onto ``head`` (locked), move the head, sign a
+    checkpoint when one is due, let the alert rules count the entries."""
+    _write_seals(pending)
+    _write_lines(lines)
+    head.seq, head.hash = pending[-1].seq, pending[-1].hash
+    _move_head(head)
+    if checkpoints.due_after(head, head.checkpoint_seq, head.checkpoint_at):
+        checkpoints.sign_head(head)
+    _follow(pending)
+
+
 def _seal_batch() -> list[AuditEntry]:
+    """Seal the waiting entries (up to ``BATCH``); the entries sealed.
+
+    Read and hash without the write lock, onto the head as it stands; then a short
+    transaction locks the head and writes if it has not moved (another sealing in
+    between: read again). After ``MISSES`` moves, seal under the lock throughout."""
+    for _ in range(MISSES):
+        pending = _waiting_and_head()
+        if not pending:
+            return []
+        # No head row: a flushed test database (``_locked_head`` makes it).
+        seq, previous = pending[0].head_seq or 0, pending[0].head_hash or GENESIS_HASH
+        lines = _linked(pending, seq, previous)
+        with transaction.atomic():
+            head = _locked_head()
+            if (head.seq, head.hash) == (seq, previous):
+                _write(head, pending, lines)
+                return pending
+    return _seal_locked()
+
+
+def _seal_locked() -> list[AuditEntry]:
     with transaction.atomic():
         head = _locked_head()
         pending = _waiting()
-        if not pending:
-            return []
-        markers = field_digest.markers_for(entry.request_id for entry in pending)
-        seq, previous = head.seq, head.hash
-        for entry in pending:
-            seq += 1
-            entry.seq, entry.prev_hash = seq, previous
-            entry.field_changes = markers.get(entry.request_id, "")
-            entry.hash = previous = entry_hash(previous, content_of(entry))
-        _write_seals(pending)
-        _write_lines([line for entry in pending for line in ledger.disclosures_of(entry)])
-        head.seq, head.hash = seq, previous
-        _move_head(head)
-        if checkpoints.due_after(head, head.checkpoint_seq, head.checkpoint_at):
-            checkpoints.sign_head(head)
-        _follow(pending)
+        if pending:
+            _write(head, pending, _linked(pending, head.seq, head.hash))
     return pending
 
 

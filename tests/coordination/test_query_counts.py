@@ -43,11 +43,12 @@ MOVE = 2 * CARRIED + 1
 FIRST_READ = DETAIL + MOVE + EVENT  # the read's statements, the move, its event
 NOTE = DETAIL + CARRIED + 1 + EVENT  # the request's (its audit entry included), the note, its diff
 TRANSITION = DETAIL + MOVE + EVENT  # the request's, the move, its event
-# BEGIN, head (with the newest checkpoint), waiting entries, field diffs, entries, ledger,
-# head, COMMIT, and the access-alert rules (audit.alert_watch): mark, tallies, survivor
-# sets, agencies' hours (and writes only where a tally moved: not here, the same survivor
-# read again).
-SEALING = 8 + 4
+# Read without the write lock: the waiting entries with the head as it stands (one
+# statement), their field diffs; then the write transaction: BEGIN, the head locked
+# (with the newest checkpoint), entries, ledger, head, COMMIT, and the access-alert rules
+# (audit.alert_watch): mark, tallies, survivor sets, agencies' hours (and writes only
+# where a tally moved: not here, the same survivor read again).
+SEALING = 2 + 6 + 4
 
 
 def _statements(context) -> int:
