@@ -222,13 +222,12 @@ def _inserted_and_written(
         params += hearers
     else:
         clauses.append("written AS (SELECT NULL AS agency_id, NULL AS seq WHERE false)")
+    # Each row's key and the event's number (no row: the guard matched none), once per
+    # entry written.
     numbers = ", ".join(f"(SELECT * FROM row{n})" for n in range(len(rows) + 1))  # noqa: S608
+    sql = f"WITH {', '.join(clauses)} SELECT {numbers}, written.agency_id, written.seq "
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH {', '.join(clauses)} SELECT {numbers}, written.agency_id, written.seq "  # noqa: S608
-            f"FROM {ev} LEFT JOIN written ON true",
-            params,
-        )
+        cursor.execute(f"{sql}FROM {ev} LEFT JOIN written ON true", params)
         found = cursor.fetchall()
     if not found:
         return None

@@ -128,3 +128,16 @@ def _with_the_key_store(items) -> None:
         item.add_marker(
             pytest.mark.django_db(*args, **kwargs, databases=["default", "keys"]), append=False
         )
+
+
+@pytest.fixture
+def deferred_sealing(monkeypatch):
+    """The sealer thread waits an hour: only the sealings a test runs (``flush``,
+    ``seal_pending``) seal, and a request's statements are counted alone."""
+    from audit import sealer
+
+    monkeypatch.setattr(sealer, "WINDOW", 3600.0)
+    monkeypatch.setattr(sealer, "LATEST", 3600.0)
+    sealer.flush()
+    yield
+    sealer.flush()

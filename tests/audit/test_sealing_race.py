@@ -17,16 +17,6 @@ from audit.verify import verify_chain
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def deferred(monkeypatch):
-    """The sealer thread waits an hour: only the sealings a test runs seal."""
-    monkeypatch.setattr(sealer, "WINDOW", 3600.0)
-    monkeypatch.setattr(sealer, "LATEST", 3600.0)
-    sealer.flush()
-    yield
-    sealer.flush()
-
-
 def _committed(count: int, first: int) -> None:
     """``count`` reads that make a ledger line each, committed unsealed (they wait)."""
     for n in range(first, first + count):
@@ -63,7 +53,7 @@ def _in_another_thread(work) -> None:
 @pytest.mark.parametrize("interlopers", [1, sealer.MISSES, sealer.MISSES + 1])
 @pytest.mark.parametrize("sealed_by_interloper", ["all", "none"])
 def test_a_head_that_moves_between_read_and_write_leaves_one_chain(
-    deferred, monkeypatch, interlopers, sealed_by_interloper
+    deferred_sealing, monkeypatch, interlopers, sealed_by_interloper
 ):
     """Between each of the first ``interlopers`` reads and their write, another sealing
     seals what waits (or an entry of its own only) and more entries commit."""
@@ -114,7 +104,7 @@ def test_a_head_that_moves_between_read_and_write_leaves_one_chain(
     assert (result.ok, result.checked, result.pending) == (True, len(entries), 0)
 
 
-def test_a_sealing_with_nothing_waiting_takes_no_write_transaction(deferred):
+def test_a_sealing_with_nothing_waiting_takes_no_write_transaction(deferred_sealing):
     _committed(1, first=0)
     sealer.seal_pending()
     with pytest.MonkeyPatch.context() as patch:

@@ -60,16 +60,6 @@ def _statements(context) -> int:
 
 
 @pytest.fixture
-def deferred_sealing(monkeypatch):
-    """Every commit's sealing waits for an explicit flush: the request is counted alone."""
-    monkeypatch.setattr(sealer, "WINDOW", 3600.0)
-    monkeypatch.setattr(sealer, "LATEST", 3600.0)
-    sealer.flush()
-    yield
-    sealer.flush()
-
-
-@pytest.fixture
 def caseworker_api(members):
     _, key = agency_services.token_issue(member=members["caseworker"])
     client = APIClient()
