@@ -89,44 +89,97 @@ def record(
 
     ``detail`` must hold codes and states only — never a free-text value a user typed.
     """
-    actor = actor or Actor()
-    request = context.current()
+    entry = entry_of(
+        action=action,
+        actor=actor,
+        outcome=outcome,
+        object_type=object_type,
+        object_id=object_id,
+        survivor_ref=survivor_ref,
+        categories=categories,
+        consent_ids=consent_ids,
+        detail=detail,
+    )
     # No savepoint inside the caller's transaction: an entry that cannot be written
     # must end that transaction, not be rolled back alone while the access goes on.
     with transaction.atomic(savepoint=False):
-        content = _storable(
-            {
-                "at": timezone.now(),
-                "actor_user_id": actor.user_id,
-                "actor_username": actor.username,
-                "actor_agency_id": actor.agency_id,
-                "actor_agency": actor.agency,
-                "actor_role": actor.role,
-                "action": str(action),
-                "object_type": object_type,
-                "object_id": str(object_id) if object_id not in (None, "") else "",
-                "survivor_ref": survivor_ref or "",
-                "categories": sorted({str(category) for category in categories}),
-                "consent_ids": sorted({str(consent_id) for consent_id in consent_ids}),
-                "outcome": str(outcome),
-                "detail": detail or {},
-                "request_id": request.request_id,
-                "client_ip": request.client_ip,
-                "user_agent": request.user_agent,
-            }
-        )
-        entry = prepared.insert(AuditEntry(**content))
-        if sealer.in_outer_transaction():
-            sealer.seal_after_commit()
-        else:
-            # The last statement of the outermost transaction: take the lock now.
-            for sealed in sealer.seal_pending():
-                if sealed.pk == entry.pk:
-                    for name in sealer.SEALED_FIELDS:
-                        setattr(entry, name, getattr(sealed, name))
+        prepared.insert(entry)
+        _to_seal(entry)
+    return _noted(entry)
+
+
+def entry_by(
+    member: Acting | None, action: str, object_type: str = "", object_id: Any = "", **facts
+) -> AuditEntry:
+    """The entry ``record_by`` writes, not written yet: for a change that writes it in its
+    own statement (``coordination.outbox.Carried``) and then calls ``written``."""
+    return entry_of(
+        action=action,
+        actor=SYSTEM if member is None else member.as_actor(),
+        object_type=object_type,
+        object_id=object_id,
+        **facts,
+    )
+
+
+def entry_of(*, action: str, actor: Actor | None, **facts) -> AuditEntry:
+    """The entry ``record()`` writes, with its content (its time, the request's ids)."""
+    actor = actor or Actor()
+    request = context.current()
+    content = _storable(
+        {
+            "at": timezone.now(),
+            "actor_user_id": actor.user_id,
+            "actor_username": actor.username,
+            "actor_agency_id": actor.agency_id,
+            "actor_agency": actor.agency,
+            "actor_role": actor.role,
+            "action": str(action),
+            "object_type": facts.get("object_type", ""),
+            "object_id": _object_id(facts.get("object_id", "")),
+            "survivor_ref": facts.get("survivor_ref") or "",
+            "categories": sorted({str(category) for category in facts.get("categories", ())}),
+            "consent_ids": sorted({str(consent_id) for consent_id in facts.get("consent_ids", ())}),
+            "outcome": str(facts.get("outcome", Outcome.ALLOWED)),
+            "detail": facts.get("detail") or {},
+            "request_id": request.request_id,
+            "client_ip": request.client_ip,
+            "user_agent": request.user_agent,
+        }
+    )
+    return AuditEntry(**content)
+
+
+def written(entry: AuditEntry) -> AuditEntry:
+    """``entry`` (from ``entry_by``), written by the caller's change in its transaction
+    (or now, if nothing wrote it): sealed after that commits, as ``record()``'s are."""
+    with transaction.atomic(savepoint=False):
+        if entry.pk is None:
+            prepared.insert(entry)
+        _to_seal(entry)
+    return _noted(entry)
+
+
+def _object_id(value) -> str:
+    return str(value) if value not in (None, "") else ""
+
+
+def _to_seal(entry: AuditEntry) -> None:
+    """Inside ``record()``'s own atomic block, just after ``entry`` was written."""
+    if sealer.in_outer_transaction():
+        sealer.seal_after_commit()
+    else:
+        # The last statement of the outermost transaction: take the lock now.
+        for sealed in sealer.seal_pending():
+            if sealed.pk == entry.pk:
+                for name in sealer.SEALED_FIELDS:
+                    setattr(entry, name, getattr(sealed, name))
+
+
+def _noted(entry: AuditEntry) -> AuditEntry:
     if entry.outcome == Outcome.DENIED:
         context.state().denied_entry = (entry.pk, entry.request_id)
     return entry
 
 
-__all__ = ["SYSTEM", "Actor", "content_of", "record", "record_by"]
+__all__ = ["SYSTEM", "Actor", "content_of", "entry_by", "record", "record_by", "written"]

@@ -318,9 +318,10 @@ def insert(instance, *, using: str | None = None):
 
 
 def inserted(instance, pk, alias: str) -> None:
-    """``instance`` was just inserted with ``pk``: as ``save()`` leaves it, its
-    ``post_save`` sent."""
-    instance.pk = pk
+    """``instance`` was just inserted with ``pk`` (as the database returned it): as
+    ``save()`` leaves it (the key as its field holds it: SQLite returns a UUID as hex
+    text), its ``post_save`` sent."""
+    instance.pk = type(instance)._meta.pk.to_python(pk)
     instance._state.adding, instance._state.db = False, alias
     save_signal(signals.post_save, instance, alias, created=True)
 

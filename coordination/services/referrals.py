@@ -10,7 +10,7 @@ from agencies.errors import Erased, Forbidden, InvalidInput, PreconditionFailed
 from agencies.models import Membership, Role
 from agencies.selectors import recipient_agencies
 from audit.models import Action
-from audit.recorder import record_by
+from audit.recorder import entry_by, record_by, written
 from audit.units import unit
 from consent.models import Survivor
 from coordination import access, outbox, selectors, states
@@ -119,13 +119,10 @@ def referral_transition(
         targets = [r for r in locked if r.agency_id == actor.agency_id]
     if if_match is not None and if_match != decision.etag(referral):
         raise PreconditionFailed
-    moved = [
-        status_move(target, action, user=actor.user, reason=text, decided=decision)
-        for target in targets
-    ]
     disclosed = release.relation == access.RECIPIENT
-    # The response shows the referral as released: a recipient's is a disclosure.
-    record_by(
+    # The response shows the referral as released: a recipient's is a disclosure. The
+    # entry is written with the first move, in its statement (``outbox.Carried``).
+    entry = entry_by(
         actor,
         Action.TRANSITION,
         "referral",
@@ -135,10 +132,16 @@ def referral_transition(
         consent_ids=release.consent_ids if disclosed else (),
         detail={
             "action": action,
-            "statuses": sorted({m.status for m in moved}),
+            "statuses": [states.TRANSITIONS[action].target],  # every move's
             **(release.audit_detail() if disclosed else {}),
         },
     )
+    for n, target in enumerate(targets):
+        carrying = (entry,) if n == 0 else ()
+        status_move(
+            target, action, user=actor.user, reason=text, decided=decision, carrying=carrying
+        )
+    written(entry)
     return referral, decision  # its recipients moved in place by status_move
 
 
@@ -166,12 +169,13 @@ def note_add(*, actor: Membership, referral_id, text: str):
     if actor.role not in (Role.CASEWORKER, Role.LIAISON):
         raise Forbidden("Only caseworkers and liaisons add case notes.")
     note = CaseNote(referral=referral, author=actor.user, author_agency=actor.agency, text=text)
+    entry = entry_by(actor, Action.CREATE, "case_note", note.pk, survivor_ref=referral.survivor.ref)
     outbox.emit(
         kind=Event.NOTE_ADDED,
         referral=referral,
         agency_id=actor.agency_id,
         decided=decision,
-        carried=outbox.Carried(rows=(note,)),  # the note in the event's statement
+        carried=outbox.Carried(rows=(note, entry)),  # in the event's statement
     )
-    record_by(actor, Action.CREATE, "case_note", note.pk, survivor_ref=referral.survivor.ref)
+    written(entry)
     return note

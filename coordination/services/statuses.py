@@ -20,11 +20,13 @@ def status_move(
     user=None,
     reason: str = "",
     decided: access.Decision | None = None,
+    carrying: tuple = (),
 ) -> RecipientStatus:
     """Check the transition table, bump the version (and stamp the first acceptance),
     write the history row and the outbox event; runs in the caller's transaction and
     returns ``recipient`` updated. ``decided``: the acting member's decision on the
-    referral, which the outbox may reuse for their agency (``outbox.emit``).
+    referral, which the outbox may reuse for their agency (``outbox.emit``);
+    ``carrying``: unsaved rows written with the move (the request's audit entry).
 
     The row changes only if it still holds the status and version the caller read (one
     conditional UPDATE, which waits for and re-checks a concurrent writer's row lock;
@@ -34,14 +36,15 @@ def status_move(
     """
     now = timezone.now()
     target = states.next_status(action, recipient.status)
-    moved = _moved(recipient, target, action, now, user=user, reason=reason, decided=decided)
+    by = {"user": user, "reason": reason, "decided": decided, "carrying": carrying}
+    moved = _moved(recipient, target, action, now, **by)
     if moved is None:
         # Moved by another transaction since the caller read it: lock, read, check again.
         current = RecipientStatus.objects.select_for_update().get(pk=recipient.pk)
         recipient.status, recipient.version = current.status, current.version
         recipient.accepted_at = current.accepted_at
         target = states.next_status(action, recipient.status)
-        moved = _moved(recipient, target, action, now, user=user, reason=reason, decided=decided)
+        moved = _moved(recipient, target, action, now, **by)
         if moved is None:  # locked now, it holds what was just read
             raise RuntimeError("a locked recipient status did not hold what was read")
     recipient.status, recipient.version = target, recipient.version + 1
@@ -81,7 +84,7 @@ def _moved(recipient: RecipientStatus, target: str, action: str, now, **by) -> E
         agency_id=recipient.agency_id,
         status=target,
         decided=by["decided"],
-        carried=outbox.Carried(rows=(change,), guard=compiler.as_sql()),
+        carried=outbox.Carried(rows=(change, *by["carrying"]), guard=compiler.as_sql()),
     )
 
 

@@ -41,8 +41,9 @@ CARRIED = 0 if connection.features.has_select_for_update else 1
 # row's field diff (django-auditlog).
 MOVE = 2 * CARRIED + 1
 FIRST_READ = DETAIL + MOVE + EVENT  # the read's statements, the move, its event
-NOTE = DETAIL + CARRIED + 1 + EVENT  # the request's (its audit entry included), the note, its diff
-TRANSITION = DETAIL + MOVE + EVENT  # the request's, the move, its event
+# A write's own audit entry is carried by its event too (the read's, of DETAIL, is not).
+NOTE = DETAIL - 1 + CARRIED + CARRIED + 1 + EVENT  # the request's, the note, its diff, entry
+TRANSITION = DETAIL - 1 + MOVE + CARRIED + EVENT  # the request's, the move, its entry
 # Read without the write lock: the waiting entries with the head as it stands (one
 # statement), their field diffs; then the write transaction: BEGIN, the head locked
 # (with the newest checkpoint), entries, ledger, head, COMMIT, and the access-alert rules

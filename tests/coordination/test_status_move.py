@@ -8,6 +8,8 @@ from auditlog.models import LogEntry
 from django.db import connection, transaction
 from django.db.models.sql import UpdateQuery
 
+from audit.models import AuditEntry
+from audit.recorder import entry_by
 from coordination import outbox, states
 from coordination.models import (
     Event,
@@ -65,15 +67,19 @@ def test_a_row_changed_since_it_was_read_is_judged_by_its_status_now(
     recipient = _recipient(agencies, read)
     # Another transaction moved the row after the caller read it.
     RecipientStatus.objects.filter(pk=recipient.pk).update(status=current, version=5)
-    events = Event.objects.count()
+    events, entries = Event.objects.count(), AuditEntry.objects.count()
     legal = current in states.TRANSITIONS[action].sources
+    # The request's audit entry rides with the move: written once, by the retry.
+    entry = entry_by(None, "transition", "referral", recipient.referral_id)
     with transaction.atomic():
         if legal:
-            status_move(recipient, action, reason="Because.")
+            status_move(recipient, action, reason="Because.", carrying=(entry,))
         else:
             with pytest.raises(states.IllegalTransition):
-                status_move(recipient, action, reason="Because.")
+                status_move(recipient, action, reason="Because.", carrying=(entry,))
     stored = RecipientStatus.objects.get(pk=recipient.pk)
+    assert AuditEntry.objects.count() == entries + legal
+    assert (entry.pk is not None) == legal
     if legal:
         target = states.TRANSITIONS[action].target
         assert (stored.status, stored.version) == (target, 6)

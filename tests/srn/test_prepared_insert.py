@@ -1,6 +1,7 @@
 """``srn.prepared.insert``: an INSERT compiled once writes what ``save()`` writes, for any
 values, and sends what ``save()`` sends."""
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit.models import AuditEntry
-from coordination.models import Event, StatusChange
+from coordination.models import CaseNote, Event, StatusChange
 from srn import prepared
 from tests.factories import ReferralFactory
 
@@ -119,3 +120,19 @@ def test_it_sends_the_signals_save_sends(agencies):
         (signals.post_save, change.pk, True, False),
     ]
     assert StatusChange.objects.get(pk=change.pk).reason == "Private words."
+
+
+def test_a_key_comes_back_as_its_field_holds_it(agencies):
+    """A UUID key the database returns as text (SQLite) is a ``UUID`` again, as
+    ``save()`` leaves it; an integer key an ``int``."""
+    referral = ReferralFactory(to=[agencies["shelter"]])
+    note = CaseNote(referral=referral, author=referral.created_by, author_agency=agencies["police"])
+    note.text = "Private words."
+    chosen = note.pk
+    prepared.insert(note)
+    assert isinstance(note.pk, uuid.UUID)
+    assert note.pk == chosen
+    event = prepared.insert(
+        Event(kind="note.added", referral=referral, survivor_ref="R", at=datetime.now(UTC))
+    )
+    assert type(event.pk) is int
