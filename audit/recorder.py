@@ -1,6 +1,9 @@
-"""``record()``: the one way an audit entry is written.
+"""``record()``: how an audit entry is written.
 
-Call it inside the transaction of the access it records. The entry is written
+Call it inside the transaction of the access it records. (A change that writes its
+entry in its own statement — ``coordination.outbox.Carried`` — builds it with
+``entry_by`` and hands it to ``written`` once the statement ran, in the same
+transaction: the same content, the same sealing.) The entry is written
 unsealed, so it commits with the access or not at all (if it cannot be written the
 exception propagates and the caller's transaction, and the access it was about to
 make, rolls back: fail closed) and no chain lock is taken while the caller goes on
