@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 from django.db import transaction
 from django.utils import timezone
@@ -75,34 +75,28 @@ def record_by(
     )
 
 
-def record(
-    *,
-    action: str,
-    actor: Actor | None,
-    outcome: str = Outcome.ALLOWED,
-    object_type: str = "",
-    object_id: Any = "",
-    survivor_ref: str = "",
-    categories: Iterable[str] = (),
-    consent_ids: Iterable[Any] = (),
-    detail: dict | None = None,
-) -> AuditEntry:
+class Facts(TypedDict, total=False):
+    """What an entry says besides who acted and what they did (``record()``'s keywords)."""
+
+    outcome: str  # Outcome.ALLOWED unless given
+    object_type: str
+    object_id: Any
+    survivor_ref: str
+    categories: Iterable[str]
+    consent_ids: Iterable[Any]
+    detail: dict | None
+
+
+_FACTS = frozenset(Facts.__annotations__)
+
+
+def record(*, action: str, actor: Actor | None, **facts: Unpack[Facts]) -> AuditEntry:
     """Append one entry to the trail and return it (sealed, unless it waits for the
     caller's transaction to commit).
 
     ``detail`` must hold codes and states only — never a free-text value a user typed.
     """
-    entry = entry_of(
-        action=action,
-        actor=actor,
-        outcome=outcome,
-        object_type=object_type,
-        object_id=object_id,
-        survivor_ref=survivor_ref,
-        categories=categories,
-        consent_ids=consent_ids,
-        detail=detail,
-    )
+    entry = entry_of(action=action, actor=actor, **facts)
     # No savepoint inside the caller's transaction: an entry that cannot be written
     # must end that transaction, not be rolled back alone while the access goes on.
     with transaction.atomic(savepoint=False):
@@ -125,8 +119,11 @@ def entry_by(
     )
 
 
-def entry_of(*, action: str, actor: Actor | None, **facts) -> AuditEntry:
+def entry_of(*, action: str, actor: Actor | None, **facts: Unpack[Facts]) -> AuditEntry:
     """The entry ``record()`` writes, with its content (its time, the request's ids)."""
+    unknown = facts.keys() - _FACTS
+    if unknown:
+        raise TypeError(f"an audit entry has no {sorted(unknown)}")
     actor = actor or Actor()
     request = context.current()
     content = _storable(

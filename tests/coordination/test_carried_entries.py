@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from audit import sealer
+from audit import recorder, sealer
 from audit.models import Action, AuditEntry
 from audit.verify import verify_chain
 from coordination import states
@@ -89,3 +89,15 @@ def test_a_write_leaves_exactly_its_one_entry_sealed_in_an_intact_chain(
     entry.refresh_from_db()
     assert entry.hash is not None
     assert verify_chain().ok
+
+
+@pytest.mark.parametrize("write", ["record", "entry_by"])
+def test_an_unknown_fact_is_refused_not_dropped(write):
+    """A misspelt keyword must not leave an entry without what it was meant to say."""
+    before = AuditEntry.objects.count()
+    with pytest.raises(TypeError, match="survivor"):
+        if write == "record":
+            recorder.record(action=Action.VIEW, actor=None, survivor="R-1")
+        else:
+            recorder.entry_by(None, Action.VIEW, "referral", "x", survivor="R-1")
+    assert AuditEntry.objects.count() == before
