@@ -256,15 +256,16 @@ def prefetched(instance, name: str, objects: list) -> None:
 
 
 # INSERTs compiled once per model, database and source (``insert_of``).
-_INSERTS: dict[tuple, tuple[str, list, object]] = {}
+_INSERTS: dict[tuple, tuple[str, list, bool]] = {}
 
 
 def insert_of(instance, connection, *, source: str = "") -> tuple[str, list]:
     """``instance``'s INSERT (every concrete field but an auto-incremented key, returning
     the primary key), as the ORM compiles it — compiled once per model, database and
     ``source``, its parameters computed each time as the compiler computes them (each
-    field's ``pre_save`` and database value). With ``source``, the name of a ``WITH``
-    clause, the row is selected from that clause's: written only where it has one.
+    field's ``pre_save``, then its database value on ``connection``). With ``source``,
+    the name of a ``WITH`` clause, the row is selected from that clause's: written only
+    where it has one.
 
     A field with a placeholder of its own, or a value that is an expression, is
     compiled each time, as ``save()`` would."""
@@ -273,20 +274,21 @@ def insert_of(instance, connection, *, source: str = "") -> tuple[str, list]:
     plan = _INSERTS.get(key)
     if plan is None:
         fields = [f for f in model._meta.local_concrete_fields if f is not model._meta.auto_field]
-        sql, _, compiler = _compiled_insert(instance, fields, connection, source)
-        if any(hasattr(field, "get_placeholder") for field in fields):
-            compiler = None
-        plan = _INSERTS[key] = (sql, fields, compiler)
-    sql, fields, compiler = plan
-    if compiler is not None:
-        values = [compiler.prepare_value(f, compiler.pre_save_val(f, instance)) for f in fields]
-        if not any(hasattr(value, "as_sql") for value in values):
-            return sql, values
-    sql, params, _ = _compiled_insert(instance, fields, connection, source)
-    return sql, params
+        sql, _ = _compiled_insert(instance, fields, connection, source)
+        plain = not any(hasattr(field, "get_placeholder") for field in fields)
+        plan = _INSERTS[key] = (sql, fields, plain)
+    sql, fields, plain = plan
+    if plain:
+        values = [field.pre_save(instance, True) for field in fields]
+        if not any(hasattr(value, "resolve_expression") for value in values):
+            return sql, [
+                field.get_db_prep_save(value, connection=connection)
+                for field, value in zip(fields, values, strict=True)
+            ]
+    return _compiled_insert(instance, fields, connection, source)
 
 
-def _compiled_insert(instance, fields: list, connection, source: str) -> tuple[str, list, object]:
+def _compiled_insert(instance, fields: list, connection, source: str) -> tuple[str, list]:
     query = InsertQuery(type(instance))
     query.insert_values(fields, [instance])
     compiler = query.get_compiler(connection=connection)
@@ -296,7 +298,7 @@ def _compiled_insert(instance, fields: list, connection, source: str) -> tuple[s
         head, values = sql.split(" VALUES (", 1)
         values, returning = values.rsplit(") RETURNING ", 1)
         sql = f"{head} SELECT {values} FROM {source} RETURNING {returning}"  # noqa: S608
-    return sql, list(params), compiler
+    return sql, list(params)
 
 
 def insert(instance, *, using: str | None = None):
