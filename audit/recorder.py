@@ -66,13 +66,7 @@ def record_by(
     """``record()`` of what a member did or was shown, to one object: the member is the
     actor (``None``: the system); ``facts`` are ``record()``'s other keywords
     (``survivor_ref``, ``detail``, …)."""
-    return record(
-        action=action,
-        actor=SYSTEM if member is None else member.as_actor(),
-        object_type=object_type,
-        object_id=object_id,
-        **facts,
-    )
+    return written(entry_by(member, action, object_type, object_id, **facts))
 
 
 class Facts(TypedDict, total=False):
@@ -96,17 +90,15 @@ def record(*, action: str, actor: Actor | None, **facts: Unpack[Facts]) -> Audit
 
     ``detail`` must hold codes and states only — never a free-text value a user typed.
     """
-    entry = entry_of(action=action, actor=actor, **facts)
-    # No savepoint inside the caller's transaction: an entry that cannot be written
-    # must end that transaction, not be rolled back alone while the access goes on.
-    with transaction.atomic(savepoint=False):
-        prepared.insert(entry)
-        _to_seal(entry)
-    return _noted(entry)
+    return written(entry_of(action=action, actor=actor, **facts))
 
 
 def entry_by(
-    member: Acting | None, action: str, object_type: str = "", object_id: Any = "", **facts
+    member: Acting | None,
+    action: str,
+    object_type: str = "",
+    object_id: Any = "",
+    **facts: Unpack[Facts],
 ) -> AuditEntry:
     """The entry ``record_by`` writes, not written yet: for a change that writes it in its
     own statement (``coordination.outbox.Carried``) and then calls ``written``."""
@@ -153,6 +145,8 @@ def entry_of(*, action: str, actor: Actor | None, **facts: Unpack[Facts]) -> Aud
 def written(entry: AuditEntry) -> AuditEntry:
     """``entry`` (from ``entry_by``), written by the caller's change in its transaction
     (or now, if nothing wrote it): sealed after that commits, as ``record()``'s are."""
+    # No savepoint inside the caller's transaction: an entry that cannot be written
+    # must end that transaction, not be rolled back alone while the access goes on.
     with transaction.atomic(savepoint=False):
         if entry.pk is None:
             prepared.insert(entry)
