@@ -18,6 +18,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from srn import local_secrets, schema_settings
+from srn.channel_layer import redis_host
 from srn.env import env_bool, env_choice, env_int, env_list, env_str
 from srn.postgres import postgres_database
 from srn.sqlite import sqlite_database
@@ -171,13 +172,14 @@ if PRODUCTION:
                 # (channels_redis#422). Read longer than the pop; connect fast. Its pool
                 # fails a command beyond 100 connections (was unbounded), one per command:
                 # hundreds of sockets joining or leaving at once failed (docs/live.md).
+                # Its connections keep a cancellation Python 3.11 loses (srn.channel_layer).
                 "hosts": [
-                    {
-                        "address": _redis_url,
-                        "socket_timeout": 15,
-                        "socket_connect_timeout": 5,
-                        "max_connections": _layer_connections,
-                    }
+                    redis_host(
+                        _redis_url,
+                        socket_timeout=15,
+                        socket_connect_timeout=5,
+                        max_connections=_layer_connections,
+                    )
                 ],
                 "prefix": env_str("REDIS_PREFIX", "srn"),
             },

@@ -11,8 +11,11 @@ import uuid
 import pytest
 from asgiref.sync import async_to_sync
 from channels_redis.core import RedisChannelLayer
+from channels_redis.utils import create_pool
 from django.conf import settings
 from redis.exceptions import MaxConnectionsError
+
+from srn import channel_layer
 
 pytestmark = pytest.mark.production
 
@@ -74,3 +77,8 @@ def test_redis_py_default_pool_fails_the_same_burst():
     errors, _ = _run_burst(host)
     assert errors
     assert all(isinstance(error, MaxConnectionsError) for error in errors)
+
+
+def test_the_settings_connections_keep_a_cancellation():
+    # Python 3.11 loses one that arrives as a send completes (tests/srn/test_redis_cancellation.py).
+    assert isinstance(create_pool(_settings_host()).make_connection(), channel_layer.Connection)
