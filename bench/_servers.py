@@ -6,9 +6,11 @@ processes themselves are started by ``tests.processes.daphnes``."""
 from __future__ import annotations
 
 import argparse
+import atexit
 import http.client
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -90,6 +92,13 @@ def setup_django(production: bool) -> Path | None:
         os.environ["SRN_DATA_DIR"] = str(data_dir)
         for name in ("SRN_PROFILE", "DATABASE_URL", "REDIS_URL"):
             os.environ.pop(name, None)
+    else:
+        # The throwaway chain's signed checkpoints go to a file of the run's own (the
+        # Daphnes inherit it), never to the deployment's export: one left there by an
+        # earlier run, signed with another key, also failed the chain check afterwards.
+        exports = Path(tempfile.mkdtemp(prefix="srn-bench-checkpoints-"))
+        atexit.register(shutil.rmtree, exports, ignore_errors=True)
+        os.environ["AUDIT_CHECKPOINT_EXPORT"] = str(exports / "audit-checkpoints.jsonl")
     os.environ["DJANGO_SETTINGS_MODULE"] = "srn.settings"
     import django
 

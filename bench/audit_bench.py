@@ -243,6 +243,8 @@ def main() -> int:
         from audit import sealer
 
         sealer.flush()  # the API reads' entries, before their database goes
+        sealer.reset()  # and the sealer thread with its connection (PostgreSQL drops
+        # no database a session still uses)
         connection.creation.destroy_test_db(old_name, verbosity=0)
         shutil.rmtree(scratch, ignore_errors=True)
 
