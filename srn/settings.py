@@ -18,7 +18,6 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from srn import local_secrets, schema_settings
-from srn.channel_layer import redis_host
 from srn.env import env_bool, env_choice, env_int, env_list, env_str
 from srn.postgres import postgres_database
 from srn.sqlite import sqlite_database
@@ -161,6 +160,8 @@ if PRODUCTION:
         raise ImproperlyConfigured("DATABASE_URL and KEYS_DATABASE_URL must be PostgreSQL.")
     if len({(d.get("HOST"), d.get("PORT"), d["NAME"]) for d in DATABASES.values()}) == 1:
         raise ImproperlyConfigured("KEYS_DATABASE_URL must name another database.")
+    from srn.channel_layer import redis_host  # here: the embedded profile has no Redis
+
     _redis_url = env_str("REDIS_URL")
     _layer_connections = 5000  # per process; Redis serves 10,000 clients by default
     CHANNEL_LAYERS = {
