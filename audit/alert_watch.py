@@ -39,6 +39,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -63,6 +64,11 @@ from srn.prepared import prepared
 logger = logging.getLogger(__name__)
 
 BATCH = 2000
+# A backlog (the rules failed for a while, entries loaded in bulk) is counted batch by
+# batch for at most this long per sealing, the rest by the sealings after it: never all
+# under one sealing's lock (on SQLite the database's write lock, which every audited
+# request waits for; a backlog of 100,000 entries held it 4.8 s, bench/README.md).
+CATCH_UP_SECONDS = 0.1
 # Tallies and sightings older than this are swept (every SWEEP_EVERY entries counted).
 KEEP = timedelta(days=1)
 SWEEP_EVERY = 1000
@@ -125,10 +131,11 @@ _running = threading.local()
 
 
 def watch(sealed: list[AuditEntry] | None = None) -> list[Alert]:
-    """Count every sealed entry after the mark and raise the alerts they make; the
-    alerts raised. ``sealed``: the entries the calling sealing just sealed (counted
-    from memory when they follow the mark). Audits ``alert_raise`` of each alert (as
-    the system)."""
+    """Count the sealed entries after the mark, in chain order, and raise the alerts
+    they make; the alerts raised. ``sealed``: the entries the calling sealing just
+    sealed (counted from memory when they follow the mark). A backlog is counted for
+    at most ``CATCH_UP_SECONDS`` (at least one batch), the rest by the next calls.
+    Audits ``alert_raise`` of each alert (as the system)."""
     if getattr(_running, "active", False):
         return []
     _running.active = True
@@ -138,6 +145,7 @@ def watch(sealed: list[AuditEntry] | None = None) -> list[Alert]:
             if sealed and _advance(sealed):
                 raised += _Count([_row(entry) for entry in sealed], thresholds()).run()
                 return raised
+        started = monotonic()
         while True:
             with transaction.atomic():
                 mark = _locked_mark()
@@ -150,7 +158,7 @@ def watch(sealed: list[AuditEntry] | None = None) -> list[Alert]:
                     break
                 raised += _Count(rows, thresholds()).run()
                 _move(mark, rows[-1]["seq"])
-            if len(rows) < BATCH:
+            if len(rows) < BATCH or monotonic() - started >= CATCH_UP_SECONDS:
                 break
     finally:
         _running.active = False

@@ -354,3 +354,47 @@ class TestDistinctSurvivorsProperty(TestCase):
             assert len(fired) == (1 if len(distinct) > 3 else 0)
             if fired:
                 assert fired[0].count == 4
+
+
+def test_a_backlog_is_counted_a_batch_at_a_time_each_entry_once(members, monkeypatch):
+    # A backlog (here: five refusals recorded while the rules failed) is counted over
+    # several runs when its time is up, never all under one sealing's lock.
+    member = members["caseworker"]
+
+    def broken(ids):
+        raise RuntimeError("hours unavailable")
+
+    with time_machine.travel(MORNING, tick=False):
+        monkeypatch.setattr(alert_watch.hooks, "agency_hours", broken)
+        start = AlertWatch.objects.get(pk=1).seq
+        _refusals(member, 5)  # recorded and sealed; none counted
+        assert AlertWatch.objects.get(pk=1).seq == start
+        monkeypatch.undo()
+        monkeypatch.setattr(alert_watch, "BATCH", 2)
+        monkeypatch.setattr(alert_watch, "CATCH_UP_SECONDS", 0)
+        marks, raised = [], []
+        for _ in range(4):
+            raised += alert_watch.watch()
+            marks.append(AlertWatch.objects.get(pk=1).seq - start)
+    # Two, two, the last one (its alert's own entry is counted by the next run), that.
+    assert marks == [2, 4, 5, 6]
+    assert AlertTally.objects.get(actor_user_id=member.user_id).count == 5
+    assert [alert.rule for alert in raised] == [AlertRule.REFUSALS_PER_HOUR]
+    assert len(alerts_of(member, AlertRule.REFUSALS_PER_HOUR)) == 1
+
+
+def test_with_time_left_a_backlog_is_counted_in_one_run(members, monkeypatch):
+    member = members["caseworker"]
+
+    def broken(ids):
+        raise RuntimeError("hours unavailable")
+
+    with time_machine.travel(MORNING, tick=False):
+        monkeypatch.setattr(alert_watch.hooks, "agency_hours", broken)
+        _refusals(member, 5)
+        monkeypatch.undo()
+        monkeypatch.setattr(alert_watch, "BATCH", 2)
+        alert_watch.watch()
+    refusals = AuditEntry.objects.filter(action=Action.DENIED).order_by("-seq")
+    assert AlertWatch.objects.get(pk=1).seq == refusals.first().seq  # three batches, one run
+    assert AlertTally.objects.get(actor_user_id=member.user_id).count == 5
