@@ -356,21 +356,28 @@ class TestDistinctSurvivorsProperty(TestCase):
                 assert fired[0].count == 4
 
 
-def test_a_backlog_is_counted_a_batch_at_a_time_each_entry_once(members, monkeypatch):
-    # A backlog (here: five refusals recorded while the rules failed) is counted over
-    # several runs when its time is up, never all under one sealing's lock.
-    member = members["caseworker"]
+def _backlog_of_refusals(member, monkeypatch, count: int) -> int:
+    """``count`` refusals recorded and sealed while the rules failed (none counted); the
+    mark they wait behind. Then the rules work again, in batches of 2."""
 
     def broken(ids):
         raise RuntimeError("hours unavailable")
 
+    monkeypatch.setattr(alert_watch.hooks, "agency_hours", broken)
+    start = AlertWatch.objects.get(pk=1).seq
+    _refusals(member, count)
+    assert AlertWatch.objects.get(pk=1).seq == start
+    monkeypatch.undo()
+    monkeypatch.setattr(alert_watch, "BATCH", 2)
+    return start
+
+
+def test_a_backlog_is_counted_a_batch_at_a_time_each_entry_once(members, monkeypatch):
+    # When its time is up a run leaves the rest of a backlog to the next runs: never
+    # all under one sealing's lock.
+    member = members["caseworker"]
     with time_machine.travel(MORNING, tick=False):
-        monkeypatch.setattr(alert_watch.hooks, "agency_hours", broken)
-        start = AlertWatch.objects.get(pk=1).seq
-        _refusals(member, 5)  # recorded and sealed; none counted
-        assert AlertWatch.objects.get(pk=1).seq == start
-        monkeypatch.undo()
-        monkeypatch.setattr(alert_watch, "BATCH", 2)
+        start = _backlog_of_refusals(member, monkeypatch, 5)
         monkeypatch.setattr(alert_watch, "CATCH_UP_SECONDS", 0)
         marks, raised = [], []
         for _ in range(4):
@@ -385,15 +392,8 @@ def test_a_backlog_is_counted_a_batch_at_a_time_each_entry_once(members, monkeyp
 
 def test_with_time_left_a_backlog_is_counted_in_one_run(members, monkeypatch):
     member = members["caseworker"]
-
-    def broken(ids):
-        raise RuntimeError("hours unavailable")
-
     with time_machine.travel(MORNING, tick=False):
-        monkeypatch.setattr(alert_watch.hooks, "agency_hours", broken)
-        _refusals(member, 5)
-        monkeypatch.undo()
-        monkeypatch.setattr(alert_watch, "BATCH", 2)
+        _backlog_of_refusals(member, monkeypatch, 5)
         alert_watch.watch()
     refusals = AuditEntry.objects.filter(action=Action.DENIED).order_by("-seq")
     assert AlertWatch.objects.get(pk=1).seq == refusals.first().seq  # three batches, one run
