@@ -45,6 +45,14 @@ class UnixDomainSocketConnection(_KeepsCancellation, redis_connection.UnixDomain
     pass
 
 
+# redis-py 8 reads with a 5 s socket timeout by default, the same as the layer's blocking
+# pop: idle sockets would crash every few seconds (channels_redis#422). Read longer than
+# the pop; connect fast. Its pool fails a command beyond 100 connections (was unbounded),
+# and channels_redis takes one per command: hundreds of sockets joining or leaving at
+# once failed (docs/live.md). 5,000 per process; Redis serves 10,000 clients by default
+# (deploy/RUNBOOK.md, "Scale out").
+LAYER_OPTIONS = {"socket_timeout": 15, "socket_connect_timeout": 5, "max_connections": 5000}
+
 _KEEPING = {
     redis_connection.Connection: Connection,
     redis_connection.SSLConnection: SSLConnection,
@@ -54,8 +62,9 @@ _KEEPING = {
 
 def redis_host(url: str, **options) -> dict:
     """A channels_redis host for ``url`` (``redis://``, ``rediss://`` or ``unix://``)
-    whose connections keep a cancellation. The URL is parsed here, not by the pool, so
-    the connection class chosen for its scheme is the one that keeps it."""
+    with ``LAYER_OPTIONS`` (``options`` override them), whose connections keep a
+    cancellation. The URL is parsed here, not by the pool, so the connection class
+    chosen for its scheme is the one that keeps it."""
     parsed = dict(redis_connection.parse_url(url))
     plain = parsed.pop("connection_class", redis_connection.Connection)
-    return {**parsed, "connection_class": _KEEPING[plain], **options}
+    return {**parsed, "connection_class": _KEEPING[plain], **LAYER_OPTIONS, **options}

@@ -163,27 +163,11 @@ if PRODUCTION:
     from srn.channel_layer import redis_host  # here: the embedded profile has no Redis
 
     _redis_url = env_str("REDIS_URL")
-    _layer_connections = 5000  # per process; Redis serves 10,000 clients by default
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py 8 reads with a 5 s socket timeout by default, the same as the
-                # layer's blocking pop: idle sockets would crash every few seconds
-                # (channels_redis#422). Read longer than the pop; connect fast. Its pool
-                # fails a command beyond 100 connections (was unbounded), one per command:
-                # hundreds of sockets joining or leaving at once failed (docs/live.md).
-                # Its connections keep a cancellation Python 3.11 loses (srn.channel_layer).
-                "hosts": [
-                    redis_host(
-                        _redis_url,
-                        socket_timeout=15,
-                        socket_connect_timeout=5,
-                        max_connections=_layer_connections,
-                    )
-                ],
-                "prefix": env_str("REDIS_PREFIX", "srn"),
-            },
+            # Its timeouts, pool and connections: srn.channel_layer (docs/live.md).
+            "CONFIG": {"hosts": [redis_host(_redis_url)], "prefix": env_str("REDIS_PREFIX", "srn")},
         }
     }
     CACHES = {

@@ -3,7 +3,7 @@ one process — hundreds of sockets connecting or dropping together — must not
 
 redis-py 8's pool fails a command at once (``MaxConnectionsError``) when it already has
 100 connections in use, and channels_redis takes one per command; the settings raise
-the limit (``srn/settings.py``)."""
+the limit (``srn/channel_layer.py``)."""
 
 import asyncio
 import uuid
